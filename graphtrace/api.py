@@ -1,0 +1,234 @@
+"""The library's front door: a parsed script as a ``Graph`` with forward, backprop, paths and checks.
+
+``Graph`` wraps the networkx graph (``g.nx``, public and unchanged by evaluation) with the script's
+source and output; every method computes a fresh result object from it, so ``--set`` values,
+finite differences and training re-evaluate without rebuilding anything.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Graph", "Gradients", "load", "parse"]
+
+import difflib
+import gc
+import os
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import networkx as nx
+
+from . import paths as _paths
+from .backprop import backprop as _backprop
+from .check import CheckReport, GradientEntry, near_kink, numeric_gradient
+from .errors import GraphError
+from .evaluate import Forward, evaluate
+from .graph import build_graph, topological_order
+from .parse import Source, parse_program, read_source
+
+
+class Gradients(dict):
+    """∂output/∂node for every node (a dict); ``repr`` shows the params'."""
+
+    output: Any = None
+    params: tuple[Any, ...] = ()
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{p}={float(self[p]):.6g}" for p in self.params[:8])
+        more = ", ..." if len(self.params) > 8 else ""
+        return f"Gradients(d{self.output}/d: {shown}{more})"
+
+
+class Graph:
+    """A computation graph parsed from a script.
+
+    Attributes:
+        nx: the networkx MultiDiGraph (nodes: inputs, params, constants, ops; edges keyed by slot).
+        source: the script (text and name), or None for graphs built by hand.
+        output: the node whose derivatives are computed.
+
+    >>> g = parse('''
+    ... x1: input = 1.0
+    ... w: param = 0.5
+    ... L = (w*x1 - 2)**2
+    ... ''')
+    >>> g.output, g.params
+    ('L', ['w'])
+    >>> float(g.forward().value)
+    2.25
+    >>> float(g.backprop()["w"]), float(g.sum_over_paths("w")), g.count_paths("w")
+    (-3.0, -3.0, 1)
+    """
+
+    def __init__(self, graph: nx.MultiDiGraph, source: Source | None = None, *, output: Any = None):
+        self.nx = graph
+        self.source = source
+        out = graph.graph.get("output") if output is None else output
+        if out not in graph:
+            raise GraphError(self._unknown(out, "output"))
+        self.output = out
+
+    # ---- names --------------------------------------------------------------------------------
+    @property
+    def params(self) -> list[Any]:
+        """The params, in source order."""
+        return [v for v, d in self.nx.nodes(data=True) if d.get("kind") == "param"]
+
+    @property
+    def inputs(self) -> list[Any]:
+        """The inputs (placeholders), in source order."""
+        return [v for v, d in self.nx.nodes(data=True) if d.get("kind") == "input"]
+
+    @property
+    def names(self) -> list[Any]:
+        """Every node the script named, in source order."""
+        return [v for v, d in self.nx.nodes(data=True) if d.get("named")]
+
+    @property
+    def name(self) -> str:
+        return self.source.name if self.source else "<graph>"
+
+    def _unknown(self, name: Any, what: str) -> str:
+        msg = f"{what} '{name}' is not a name in {self.name}"
+        close = difflib.get_close_matches(str(name), [str(n) for n in self.names], n=1, cutoff=0.5)
+        if close:
+            msg += f" (did you mean '{close[0]}'?)"
+        return msg
+
+    def node(self, name: Any, *, what: str = "name") -> Any:
+        """Validate a node name given by a user (``--wrt``, ``--set``), with a "did you mean"."""
+        if name not in self.nx:
+            raise GraphError(self._unknown(name, what))
+        return name
+
+    def with_output(self, name: Any) -> Graph:
+        """The same graph with another node as output."""
+        return Graph(self.nx, self.source, output=self.node(name, what="output"))
+
+    @property
+    def order(self) -> list[Any]:
+        """A deterministic topological order of the nodes."""
+        return topological_order(self.nx)
+
+    def _values(self, values: Mapping[Any, Any] | None) -> Mapping[Any, Any] | None:
+        if values:
+            for k in values:
+                if k not in self.nx:
+                    raise GraphError(self._unknown(k, "--set"))
+                kind = self.nx.nodes[k].get("kind")
+                if kind not in ("input", "param"):
+                    raise GraphError(f"--set '{k}': only inputs and params can be set; '{k}' is "
+                                     f"{'computed' if kind == 'op' else 'a constant'}")
+        return values
+
+    # ---- the three answers --------------------------------------------------------------------
+    def forward(self, values: Mapping[Any, Any] | None = None, *, with_locals: bool = True) -> Forward:
+        """Every node's value and every edge's local derivative (``values`` override inputs/params)."""
+        return evaluate(self.nx, self._values(values), output=self.output, with_locals=with_locals,
+                        source_text=self.source.text if self.source else None)
+
+    def backprop(self, values: Mapping[Any, Any] | None = None, *, forward: Forward | None = None) -> Gradients:
+        """∂output/∂node for every node, by reverse accumulation."""
+        fwd = forward or self.forward(values)
+        grads = Gradients(_backprop(self.nx, fwd, output=self.output))
+        grads.output, grads.params = self.output, tuple(self.params)
+        return grads
+
+    def sum_over_paths(self, wrt: Any, values: Mapping[Any, Any] | None = None, *,
+                       forward: Forward | None = None) -> Any:
+        """∂output/∂wrt as the course's sum over all paths of edge-derivative products (exact DP)."""
+        fwd = forward or self.forward(values)
+        return _paths.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+
+    def count_paths(self, wrt: Any) -> int:
+        """The exact number of paths from ``wrt`` to the output."""
+        return _paths.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output, self.order)
+
+    def paths(self, wrt: Any, *, top: int = 10, values: Mapping[Any, Any] | None = None,
+              forward: Forward | None = None) -> list[_paths.Path]:
+        """The ``top`` paths from ``wrt`` to the output with the largest |product|, best first."""
+        fwd = forward or self.forward(values)
+        return _paths.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top)
+
+    def path_flows(self, wrt: Any, *, values: Mapping[Any, Any] | None = None,
+                   forward: Forward | None = None) -> dict[tuple[Any, Any, int], float]:
+        """Per edge, the summed product of the paths from ``wrt`` through it (for heat maps)."""
+        fwd = forward or self.forward(values)
+        return _paths.path_flows(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+
+    def numeric(self, wrt: Any, values: Mapping[Any, Any] | None = None, *,
+                forward: Forward | None = None) -> float:
+        """∂output/∂wrt by central finite differences (forward values only)."""
+        fwd = forward or self.forward(values)
+        return numeric_gradient(self.nx, self.node(wrt, what="--wrt"), fwd, self._values(values))
+
+    def check(self, wrt: Iterable[Any] | None = None, values: Mapping[Any, Any] | None = None, *,
+              tol: float = 1e-6, numeric: bool = True) -> CheckReport:
+        """Compare path sum, backprop and finite differences for ``wrt`` (default: every param).
+
+        >>> parse("a: param = 2\\nb: param = -1\\nL = sigmoid(a*b)").check().ok
+        True
+        """
+        fwd = self.forward(values)
+        grads = self.backprop(forward=fwd)
+        targets = list(self.params if wrt is None else [self.node(w, what="--wrt") for w in wrt])
+        entries = {}
+        for w in targets:
+            between = _paths.between(self.nx, fwd.order, w, self.output)
+            entries[w] = GradientEntry(
+                name=w,
+                paths=float(_paths.sum_over_paths(self.nx, fwd, w, self.output)),
+                backprop=float(grads[w]),
+                numeric=numeric_gradient(self.nx, w, fwd, values) if numeric else None,
+                n_paths=_paths.count_paths(self.nx, w, self.output, fwd.order),
+                kinks=near_kink(self.nx, fwd, between),
+            )
+        return CheckReport(entries, tol)
+
+    def warnings(self) -> list[str]:
+        """Questionable but valid things about the script (unused params, dead statements)."""
+        up = nx.ancestors(self.nx, self.output) | {self.output}
+        out = []
+        for v in self.params:
+            if v not in up:
+                out.append(f"param '{v}' does not affect the output '{self.output}' (its gradient is 0)")
+        return out
+
+    def __repr__(self) -> str:
+        g = self.nx
+        return (f"<graphtrace.Graph {self.name}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
+                f"output {self.output!r}, params {self.params[:6]}{'...' if len(self.params) > 6 else ''}>")
+
+
+def _build(source: Source, output: Any) -> Graph:
+    # Parsing and graph building allocate many small objects and free none: the garbage collector
+    # only slows them down (2–4× on big scripts), so it is paused meanwhile.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        program = parse_program(source)
+        graph = build_graph(program)
+    finally:
+        if enabled:
+            gc.enable()
+    return Graph(graph, source, output=output)
+
+
+def parse(text: str, *, name: str = "<inline>", output: Any = None) -> Graph:
+    """Parse a script given as text.
+
+    >>> parse("x: input = 2\\ny = x**3").backprop()["x"]
+    12.0
+    """
+    return _build(read_source(text=text, name=name), output)
+
+
+def load(path: str | os.PathLike[str], *, output: Any = None) -> Graph:
+    """Load a script from a ``.gt`` file (``-`` reads standard input).
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sq.gt"
+    >>> _ = p.write_text("x: input = 3\\ny = x*x\\n")
+    >>> load(p).forward().value
+    9.0
+    """
+    return _build(read_source(path), output)
