@@ -182,7 +182,7 @@ class Graph:
                 n_paths=_paths.count_paths(self.nx, w, self.output, fwd.order),
                 kinks=near_kink(self.nx, fwd, between),
             )
-        return CheckReport(entries, tol)
+        return CheckReport(entries, tol, fwd)
 
     def warnings(self) -> list[str]:
         """Questionable but valid things about the script (unused params, dead statements)."""

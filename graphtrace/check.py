@@ -122,6 +122,7 @@ class CheckReport:
 
     entries: dict[Any, GradientEntry]
     tol: float
+    forward: Forward | None = field(default=None, repr=False)
 
     @property
     def max_abs_error(self) -> float:

@@ -277,11 +277,7 @@ class _Parser:
             elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
                 self.taken.add(stmt.target.id)
         output = None
-        last_line = -1
         for stmt in body:
-            if stmt.lineno == last_line:
-                raise self.error("one statement per line, please (found ';')", stmt)
-            last_line = getattr(stmt, "end_lineno", None) or stmt.lineno
             if isinstance(stmt, ast.AnnAssign):
                 self.declaration(stmt)
             elif isinstance(stmt, ast.Assign):

@@ -1,0 +1,177 @@
+"""Reporting: result objects → the contract's JSON documents and rich tables for people.
+
+Each JSON shape is written by exactly one function here; numbers go through one formatter for
+people (``fmt``) and stay exact (shortest round-trip repr) in JSON. JSON is strict (RFC 8259):
+a non-finite number never reaches it (evaluation refuses them first; ``dumps`` double-checks).
+"""
+
+from __future__ import annotations
+
+__all__ = ["fmt", "dumps", "grad_json", "paths_json", "check_json", "grad_table", "paths_table",
+           "check_table", "json_number"]
+
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # rich is imported only when a table is built
+    from rich.table import Table
+
+    from .api import Graph
+    from .check import CheckReport
+    from .paths import Path
+
+
+def fmt(x: Any, digits: int = 4) -> str:
+    """One number formatter for people: ``digits`` significant digits, no noise.
+
+    >>> fmt(0.23500001), fmt(-1e-7), fmt(12345.678), fmt(2.0), fmt(-0.0)
+    ('0.235', '-1e-07', '1.235e+04', '2', '0')
+    """
+    x = float(x)
+    if x == 0:
+        return "0"
+    if not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def json_number(x: Any) -> float:
+    """A float for JSON; non-finite numbers are an error (strict JSON)."""
+    x = float(x)
+    if not math.isfinite(x):
+        raise ValueError(f"non-finite number {x} cannot be written as strict JSON")
+    return x
+
+
+def dumps(doc: Any) -> str:
+    """Strict, deterministic JSON: key order as built, ``ensure_ascii=False`` so α stays α."""
+    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2)
+
+
+def _named_values(graph: Graph, values: dict[Any, Any]) -> dict[str, float]:
+    return {str(v): json_number(values[v]) for v in graph.names if v in values}
+
+
+def grad_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
+    """The ``grad --json`` document (CONTRACT §2)."""
+    fwd = report.forward
+    assert fwd is not None
+    grads = {}
+    for name, e in report.entries.items():
+        entry: dict[str, Any] = {
+            "paths": json_number(e.paths),
+            "backprop": json_number(e.backprop),
+            "numeric": None if e.numeric is None else json_number(e.numeric),
+            "n_paths": e.n_paths,
+        }
+        if e.kinks:
+            entry["near_kink"] = [str(k) for k in e.kinks]
+        grads[str(name)] = entry
+    return {
+        "output": str(graph.output),
+        "value": json_number(fwd.value),
+        "values": _named_values(graph, fwd.values),
+        "gradients": grads,
+        "check": check_summary(report),
+    }
+
+
+def check_summary(report: CheckReport) -> dict[str, Any]:
+    return {
+        "max_abs_error": json_number(report.max_abs_error),
+        "max_rel_error": json_number(report.max_rel_error),
+        "ok": report.ok,
+        "tol": report.tol,
+    }
+
+
+def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
+    """The ``check --json`` document: the summary plus each failing gradient."""
+    doc = {"output": str(graph.output), **check_summary(report)}
+    doc["failures"] = [
+        {"name": str(e.name), "paths": json_number(e.paths), "backprop": json_number(e.backprop),
+         "numeric": None if e.numeric is None else json_number(e.numeric)}
+        for e in report.failures
+    ]
+    return doc
+
+
+def paths_json(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: float,
+               paths: list[Path]) -> dict[str, Any]:
+    """The ``paths --json`` document (CONTRACT §2)."""
+    return {
+        "output": str(graph.output),
+        "wrt": str(wrt),
+        "n_paths": n_paths,
+        "total": json_number(total),
+        "backprop": json_number(backprop),
+        "paths": [
+            {"nodes": [str(n) for n in p.nodes], "factors": [json_number(f) for f in p.factors],
+             "product": json_number(p.product)}
+            for p in paths
+        ],
+    }
+
+
+def _mark(ok: bool) -> str:
+    return "[green]✓[/]" if ok else "[bold red]✗[/]"
+
+
+def grad_table(graph: Graph, report: CheckReport) -> Table:
+    """A table for people: each gradient three ways, with the path count."""
+    from rich.table import Table
+
+    fwd = report.forward
+    assert fwd is not None
+    t = Table(title=f"{graph.output} = {fmt(fwd.value, 10)}   ({graph.name})", title_justify="left")
+    t.add_column("wrt")
+    t.add_column("value", justify="right")
+    t.add_column(f"∂{graph.output}/∂· paths", justify="right")
+    t.add_column("backprop", justify="right")
+    t.add_column("numeric", justify="right")
+    t.add_column("paths #", justify="right")
+    t.add_column("", justify="center")
+    for name, e in report.entries.items():
+        numeric = "—" if e.numeric is None else fmt(e.numeric, 10)
+        if e.kinks:
+            numeric += " (kink)"
+        t.add_row(str(name), fmt(fwd.values[name], 6), fmt(e.paths, 10), fmt(e.backprop, 10), numeric,
+                  f"{e.n_paths:,}", _mark(e.ok(report.tol)))
+    return t
+
+
+def check_table(graph: Graph, report: CheckReport) -> Table:
+    """The ``check`` table: errors per gradient against the tolerance."""
+    from rich.table import Table
+
+    t = Table(title=f"gradient check of {graph.name}: tol {report.tol:g}", title_justify="left")
+    for col in ("wrt", "backprop", "paths − backprop", "numeric − backprop", "rel error", ""):
+        t.add_column(col, justify="left" if col == "wrt" else "right")
+    for name, e in report.entries.items():
+        num = "—" if e.numeric is None else fmt(e.numeric - e.backprop, 3)
+        if e.kinks:
+            num += " (kink)"
+        t.add_row(str(name), fmt(e.backprop, 10), fmt(e.paths - e.backprop, 3), num, fmt(e.rel_error, 3),
+                  _mark(e.ok(report.tol)))
+    return t
+
+
+def paths_table(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: float,
+                paths: list[Path]) -> Table:
+    """The best paths, their factors and products, and the exact total."""
+    from rich.table import Table
+
+    shown = len(paths)
+    t = Table(title=f"∂{graph.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "
+                    f"top {shown} by |product|", title_justify="left",
+              caption=f"sum over all {n_paths:,} paths = {fmt(total, 10)}   backprop = {fmt(backprop, 10)}",
+              caption_justify="left")
+    t.add_column("#", justify="right")
+    t.add_column("path")
+    t.add_column("factors")
+    t.add_column("product", justify="right")
+    for i, p in enumerate(paths, 1):
+        t.add_row(str(i), " → ".join(str(n) for n in p.nodes), " × ".join(fmt(f) for f in p.factors),
+                  fmt(p.product, 6))
+    return t
