@@ -1,0 +1,689 @@
+"""Data: the training stage's input, seeded toy data sets and strict CSV reading and writing.
+
+A :class:`Dataset` is named columns over one ``(n, k)`` float64 array; the column called ``y`` is the
+target and every other column is a feature. Column names are Python identifiers so that they can
+match a script's input names. Generated data is a pure function of ``(name, n, seed, noise)``, and
+:func:`write_csv` is byte-deterministic, so ``make_dataset`` → ``write_csv`` gives the same file on
+every run. :func:`read_csv` accepts exactly what :func:`write_csv` writes and a little more (spaces,
+CRLF, a BOM, ``#`` comments, quoted cells), rejects everything else with the file and line at fault,
+and gives the same numbers, bit for bit, that ``float()`` gives for each cell.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "DATASET_NAMES",
+    "TRIANGLE",
+    "TARGET",
+    "MAX_SAMPLES",
+    "DEFAULT_MAX_CSV_ROWS",
+    "DEFAULT_MAX_CSV_COLS",
+    "DEFAULT_MAX_CSV_BYTES",
+    "Dataset",
+    "make_dataset",
+    "triangle_sides",
+    "write_csv",
+    "read_csv",
+    "check_labels",
+]
+
+import difflib
+import io
+import keyword
+import math
+import os
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import DataError, LimitError, Location, UsageError
+
+DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss")
+"""The names :func:`make_dataset` knows, in the order help texts list them."""
+
+TRIANGLE: tuple[tuple[float, float], ...] = ((0.0, 2.5), (-2.5, -2.5), (2.5, -2.5))
+"""The course's triangle (§3): area 12.5 of the 36 of the square [-3, 3]², so ≈ 34.7 % positives.
+
+A smaller triangle such as (0, 2), (-2, -1.5), (2, -1.5) covers only 7/36 ≈ 19 %: a network that
+always answers "outside" would already be 81 % right, which hides whether it learnt anything.
+"""
+
+MAX_SAMPLES = 10_000_000
+"""Largest ``n`` :func:`make_dataset` accepts (10 million rows × 3 columns is 240 MB of float64)."""
+
+DEFAULT_MAX_CSV_ROWS = 1_000_000
+DEFAULT_MAX_CSV_COLS = 1_000
+DEFAULT_MAX_CSV_BYTES = 200_000_000
+
+_ENV_ROWS = "GRAPHTRACE_MAX_CSV_ROWS"
+_ENV_COLS = "GRAPHTRACE_MAX_CSV_COLS"
+_ENV_BYTES = "GRAPHTRACE_MAX_CSV_BYTES"
+
+TARGET = "y"
+"""The column that holds the labels; every other column is a feature."""
+
+# Half the width of each data set's square: noise is measured in these units, so noise=0.1 moves a
+# point by about a tenth of the plot's half-width whatever the data set.
+_HALF_WIDTH = {"triangle": 3.0, "circle": 5.0, "xor": 5.0, "gauss": 5.0}
+
+# The CSV number grammar: plain ASCII decimals. float() also takes "1_000", "nan", "inf" and
+# non-ASCII digits, none of which a spreadsheet or numpy would read back the same way.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+# Any character outside this set sends the whole file to the row-by-row parser.
+_NOT_FAST = re.compile(r"[^0-9eE+\-.,\t \n]")
+_SHOWN_CELL = 40  # longest cell quoted verbatim in a message
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    """Named columns of float64 numbers: ``values[:, j]`` is column ``columns[j]``.
+
+    The column ``y``, when present, is the target; the other columns are the features. ``values``
+    is a read-only copy, so a data set can be shared between runs without being changed by one.
+
+    Example:
+        >>> ds = Dataset(("x1", "x2", "y"), np.array([[0.5, 1.0, 1.0], [2.0, -1.0, 0.0]]))
+        >>> len(ds), ds.feature_names, ds.target.tolist()
+        (2, ('x1', 'x2'), [1.0, 0.0])
+        >>> ds.as_dict()["x2"].tolist()
+        [1.0, -1.0]
+    """
+
+    columns: tuple[str, ...]
+    values: np.ndarray
+    name: str = "<data>"
+
+    def __post_init__(self) -> None:
+        columns = tuple(self.columns)
+        if not all(isinstance(c, str) for c in columns):
+            raise DataError(f"{self.name}: column names must be strings, got {columns!r}")
+        seen: set[str] = set()
+        for c in columns:
+            if c in seen:
+                raise DataError(f"{self.name}: duplicate column name '{c}'")
+            seen.add(c)
+        try:
+            values = np.array(self.values, dtype=np.float64, order="C")  # always a private copy
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"{self.name}: values are not numbers: {exc}") from None
+        if values.ndim != 2 or values.shape[1] != len(columns):
+            raise DataError(
+                f"{self.name}: values must have shape (n, {len(columns)}) for columns "
+                f"{','.join(columns)}, got {values.shape}"
+            )
+        values.setflags(write=False)
+        object.__setattr__(self, "columns", columns)
+        object.__setattr__(self, "values", values)
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+    def __repr__(self) -> str:
+        return f"Dataset(name={self.name!r}, columns={self.columns!r}, n={len(self)})"
+
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Every column except ``y``, in file order."""
+        return tuple(c for c in self.columns if c != TARGET)
+
+    @property
+    def features(self) -> np.ndarray:
+        """The feature columns as a fresh ``(n, d)`` array (``d`` may be 0)."""
+        idx = [j for j, c in enumerate(self.columns) if c != TARGET]
+        return self.values[:, idx]
+
+    @property
+    def target(self) -> np.ndarray | None:
+        """The ``y`` column as a fresh 1-D array, or None when there is no ``y``."""
+        return self.column(TARGET) if TARGET in self.columns else None
+
+    def column(self, name: str) -> np.ndarray:
+        """One column as a fresh 1-D array.
+
+        Raises:
+            DataError: no column has that name (the message suggests the closest one).
+
+        Example:
+            >>> Dataset(("a", "b"), np.array([[1.0, 2.0]])).column("b").tolist()
+            [2.0]
+        """
+        try:
+            j = self.columns.index(name)
+        except ValueError:
+            raise DataError(
+                f"{self.name}: no column '{name}'; columns are {', '.join(self.columns) or '(none)'}",
+                hint=_did_you_mean(name, self.columns),
+            ) from None
+        return self.values[:, j].copy()
+
+    def as_dict(self) -> dict[str, np.ndarray]:
+        """Map each column name, in order, to a fresh 1-D array: the batched inputs of a graph.
+
+        Example:
+            >>> sorted(make_dataset("xor", 4).as_dict())
+            ['x1', 'x2', 'y']
+        """
+        return {c: self.values[:, j].copy() for j, c in enumerate(self.columns)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Generated data sets
+
+
+def triangle_sides() -> list[tuple[float, float, float]]:
+    """The three sides of :data:`TRIANGLE` as lines ``w0 + w1*x1 + w2*x2 = 0``, normals inward.
+
+    Side ``i`` joins vertex ``i`` and vertex ``i+1``. Each ``(w1, w2)`` has unit length and points
+    into the triangle, so ``w0 + w1*x1 + w2*x2`` is the signed distance to that side, and a point is
+    inside exactly when all three are > 0. These are the hidden neurons of the course's 2-3-1
+    network (§3), before they are scaled up to make the sigmoids sharp.
+
+    Example:
+        >>> [tuple(round(w, 4) for w in side) for side in triangle_sides()]
+        [(1.118, 0.8944, -0.4472), (2.5, 0.0, 1.0), (1.118, -0.8944, -0.4472)]
+    """
+    sides = []
+    for i in range(3):
+        (px, py), (qx, qy), (rx, ry) = (TRIANGLE[(i + k) % 3] for k in range(3))
+        nx, ny = -(qy - py), qx - px  # the side's direction turned by 90°
+        length = math.sqrt(nx * nx + ny * ny)  # sqrt, unlike hypot, is correctly rounded everywhere
+        nx, ny = nx / length, ny / length
+        w0 = -(nx * px + ny * py)
+        if w0 + nx * rx + ny * ry < 0:  # the opposite vertex must be on the positive side
+            w0, nx, ny = -w0, -nx, -ny
+        sides.append((w0 + 0.0, nx + 0.0, ny + 0.0))  # + 0.0 turns -0.0 into 0.0
+    return sides
+
+
+def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) -> Dataset:
+    """Generate a two-feature toy data set with columns ``x1, x2, y`` and labels in {0, 1}.
+
+    Data sets (the last three as in TensorFlow Playground):
+
+    - ``triangle``: uniform in [-3, 3]²; y = 1 inside :data:`TRIANGLE` (≈ 34.7 % of points).
+    - ``circle``: ⌈n/2⌉ points with y = 1 at radius in [0, 2.5), ⌊n/2⌋ with y = 0 at radius in
+      [3.5, 5]; radius and angle uniform, so the inner disc is densest at its centre.
+    - ``xor``: each coordinate uniform in [-5, -0.3] ∪ [0.3, 5] (a 0.3 margin around the axes);
+      y = 1 when x1·x2 > 0.
+    - ``gauss``: ⌈n/2⌉ points with y = 1 from N((2, 2), I), ⌊n/2⌋ with y = 0 from N((-2, -2), I).
+
+    Circle and gauss are shuffled, so any prefix holds both classes. Labels are always computed
+    on the clean points. Then, when ``noise > 0``, every feature gets independent gaussian noise
+    with standard deviation ``noise × h``, where h is the data set's half-width (3 for triangle,
+    5 for the others): noise=0.1 on circle moves points by about 0.5. Labels are not changed, so
+    noise makes the classes overlap. The noise is drawn last, so the same seed gives the same clean
+    points at every noise level.
+
+    All randomness comes from ``numpy.random.default_rng(seed)``, so a seed gives the same data
+    on every run. Triangle, circle and xor use only +, ×, ÷ and sqrt, which IEEE 754 rounds the
+    same everywhere (circle's directions come from rejection sampling, not sin/cos), so their
+    bytes are the same on every platform with the same numpy. Gaussian draws (gauss, noise) use
+    numpy's ziggurat, whose rare tail step calls the C library's log1p.
+
+    Args:
+        name: one of :data:`DATASET_NAMES`.
+        n: number of samples, 1 to :data:`MAX_SAMPLES`.
+        seed: a non-negative integer seed.
+        noise: 0 to 1; see above.
+
+    Raises:
+        DataError: unknown name (with a suggestion), n, seed or noise out of range.
+
+    Example:
+        >>> ds = make_dataset("circle", 6, seed=1)
+        >>> ds.columns, ds.values.shape, sorted(ds.target.tolist())
+        (('x1', 'x2', 'y'), (6, 3), [0.0, 0.0, 0.0, 1.0, 1.0, 1.0])
+    """
+    if name not in DATASET_NAMES:
+        raise DataError(
+            f"unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}",
+            hint=_did_you_mean(str(name), DATASET_NAMES),
+        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
+        raise DataError(f"n must be an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
+    try:
+        noise = float(noise)
+    except (TypeError, ValueError):
+        raise DataError(f"noise must be a number from 0 to 1, got {noise!r}") from None
+    if not 0.0 <= noise <= 1.0:  # also rejects nan
+        raise DataError(f"noise must be a number from 0 to 1, got {noise!r}")
+
+    n = int(n)
+    rng = np.random.default_rng(int(seed))
+    X, y = _GENERATORS[name](rng, n)
+    if noise > 0.0:
+        X = X + rng.normal(0.0, noise * _HALF_WIDTH[name], size=X.shape)
+    values = np.column_stack([X, y.astype(np.float64)])
+    return Dataset(("x1", "x2", TARGET), values, name=name)
+
+
+def _triangle(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    X = rng.uniform(-3.0, 3.0, size=(n, 2))
+    inside = np.ones(n, dtype=bool)
+    for w0, w1, w2 in triangle_sides():
+        # The same expression, in the same order, as a reader checking with triangle_sides().
+        inside &= w0 + w1 * X[:, 0] + w2 * X[:, 1] > 0
+    return X, inside
+
+
+def _circle(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    n_pos = (n + 1) // 2
+    u = rng.random(n)
+    # Radius uniform on [0, 2.5) for y = 1 and on [3.5, 5] for y = 0, like TF Playground.
+    r = np.where(np.arange(n) < n_pos, 2.5 * u, 5.0 - 1.5 * u)
+    X = r[:, None] * _unit_directions(rng, n)
+    y = np.arange(n) < n_pos
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+def _xor(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    magnitude = 0.3 + 4.7 * rng.random((n, 2))
+    sign = np.where(rng.random((n, 2)) < 0.5, -1.0, 1.0)
+    X = magnitude * sign
+    return X, X[:, 0] * X[:, 1] > 0
+
+
+def _gauss(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+    n_pos = (n + 1) // 2
+    y = np.arange(n) < n_pos
+    centre = np.where(y, 2.0, -2.0)[:, None]
+    X = centre + rng.standard_normal((n, 2))
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+_GENERATORS = {"triangle": _triangle, "circle": _circle, "xor": _xor, "gauss": _gauss}
+
+
+def _unit_directions(rng: np.random.Generator, m: int) -> np.ndarray:
+    """``m`` uniformly random unit vectors, by rejection from the unit disc (no sin/cos)."""
+    chunks: list[np.ndarray] = []
+    have = 0
+    while have < m:
+        # The disc keeps π/4 of the square; 1.3× plus a little usually finishes in one round.
+        ab = rng.uniform(-1.0, 1.0, size=(int((m - have) * 1.3) + 16, 2))
+        s = ab[:, 0] * ab[:, 0] + ab[:, 1] * ab[:, 1]
+        keep = (s > 0.0) & (s <= 1.0)
+        chunks.append(ab[keep] / np.sqrt(s[keep])[:, None])
+        have += int(keep.sum())
+    return np.concatenate(chunks)[:m]
+
+
+def check_labels(dataset: Dataset) -> bool:
+    """Whether the data set has a target whose every value is 0 or 1 (so accuracy makes sense).
+
+    Example:
+        >>> check_labels(make_dataset("gauss", 10))
+        True
+        >>> check_labels(Dataset(("x", "y"), np.array([[1.0, 0.5]])))
+        False
+    """
+    y = dataset.target
+    return y is not None and bool(np.all((y == 0.0) | (y == 1.0)))
+
+
+# ---------------------------------------------------------------------------------------------
+# CSV
+
+
+def write_csv(dataset: Dataset) -> str:
+    """The data set as CSV text: a header line, then one line per row, each ending in ``\\n``.
+
+    Numbers are written as Python's shortest round-trip ``repr``, so :func:`read_csv` gives back
+    the very same float64 values; integral targets are written ``0``/``1`` rather than ``0.0``.
+    The text depends only on the values, never on the platform.
+
+    Raises:
+        DataError: a value is NaN or infinite (CSV readers, this one included, reject them).
+
+    Example:
+        >>> print(write_csv(Dataset(("x1", "y"), np.array([[0.1, 1.0], [-2.0, 0.0]]))), end="")
+        x1,y
+        0.1,1
+        -2.0,0
+    """
+    values = dataset.values
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i, j = (int(k) for k in np.argwhere(bad)[0])
+        raise DataError(
+            f"{dataset.name}: row {i + 1}, column {dataset.columns[j]}: cannot write non-finite "
+            f"value {values[i, j]!r} to CSV"
+        )
+    cells: list[list[str]] = []
+    for j, col in enumerate(dataset.columns):
+        floats = values[:, j].tolist()
+        if col == TARGET:
+            common = {0.0: "0", 1.0: "1"}  # a dict hit is 4x faster than formatting each label
+            cells.append([common.get(v) or _label_text(v) for v in floats])
+        else:
+            cells.append(list(map(float.__repr__, floats)))
+    lines = [",".join(dataset.columns), *map(",".join, zip(*cells, strict=True))]
+    return "\n".join(lines) + "\n"
+
+
+def _label_text(v: float) -> str:
+    # Integers below 2**53 are exact in float64, so "1" reads back as the same value.
+    return str(int(v)) if v.is_integer() and abs(v) < 2**53 else repr(v)
+
+
+def read_csv(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    text: str | None = None,
+    name: str | None = None,
+    max_rows: int | None = None,
+    max_cols: int | None = None,
+    max_bytes: int | None = None,
+) -> Dataset:
+    """Read a CSV file (or ``text=``) with a header of column names and rows of numbers.
+
+    Accepted: a UTF-8 BOM, CRLF line ends, blank lines, lines whose first non-space character is
+    ``#``, spaces around cells, cells in double quotes. Header names must be Python identifiers
+    (they are matched against script input names). Every cell must be a plain finite decimal
+    number such as ``-1.5e3``: no ``nan``/``inf``, no ``1_000``, no empty cells.
+
+    Limits default to the environment variables ``GRAPHTRACE_MAX_CSV_ROWS`` (data rows, default
+    1,000,000), ``GRAPHTRACE_MAX_CSV_COLS`` (default 1,000) and ``GRAPHTRACE_MAX_CSV_BYTES``
+    (default 200,000,000), or to the built-in defaults when those are unset.
+
+    Args:
+        path: the file to read; give either this or ``text``.
+        text: CSV text to read instead of a file.
+        name: the file name shown in messages (default: the path, or ``<data>`` for text).
+        max_rows: most data rows allowed; None means environment variable or default.
+        max_cols: most columns allowed; None likewise.
+        max_bytes: largest file allowed, checked before reading; None likewise.
+
+    Raises:
+        DataError: unreadable file, invalid UTF-8, a NUL byte, no header, a bad column name, a row
+            with the wrong number of cells, a cell that is not a finite number, no data rows.
+            The location names the file and 1-based line; messages name the column and cell.
+        LimitError: more rows, columns or bytes than allowed (the hint says how to raise it).
+        UsageError: both or neither of ``path`` and ``text``, or a bad limit value.
+
+    Example:
+        >>> ds = read_csv(text="x1, x2, y\\n# a comment\\n0.5, -1, 1\\n2, 3e-1, 0\\n")
+        >>> ds.columns, ds.values.tolist()
+        (('x1', 'x2', 'y'), [[0.5, -1.0, 1.0], [2.0, 0.3, 0.0]])
+        >>> try:
+        ...     read_csv(text="x1,y\\n1,abc\\n", name="d.csv")
+        ... except DataError as err:
+        ...     print(err)
+        d.csv:2: column y: 'abc' is not a number
+            1,abc
+        cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3
+    """
+    if (path is None) == (text is None):
+        raise UsageError("read_csv needs exactly one of a path or text=")
+    rows_limit = _resolve_limit(max_rows, _ENV_ROWS, DEFAULT_MAX_CSV_ROWS, "max_rows")
+    cols_limit = _resolve_limit(max_cols, _ENV_COLS, DEFAULT_MAX_CSV_COLS, "max_cols")
+    bytes_limit = _resolve_limit(max_bytes, _ENV_BYTES, DEFAULT_MAX_CSV_BYTES, "max_bytes")
+    if text is not None:
+        file = name if name is not None else "<data>"
+        if not isinstance(text, str):
+            raise UsageError(f"read_csv text= must be a str, got {type(text).__name__}")
+        if len(text) > bytes_limit:
+            raise _bytes_limit_error(file, len(text), bytes_limit)
+        if "\x00" in text:
+            raise _nul_error(file, text.count("\n", 0, text.index("\x00")) + 1)
+    else:
+        file = name if name is not None else os.fspath(path)  # type: ignore[arg-type]
+        text = _read_text(Path(path), file, bytes_limit)  # type: ignore[arg-type]
+    return _parse_csv(text, file, rows_limit, cols_limit)
+
+
+def _read_text(path: Path, file: str, max_bytes: int) -> str:
+    try:
+        size = os.path.getsize(path)
+        if size > max_bytes:
+            raise _bytes_limit_error(file, size, max_bytes)
+        with open(path, "rb") as fh:
+            raw = fh.read(max_bytes + 1)  # the file may have grown since getsize
+    except OSError as exc:
+        raise DataError(
+            f"cannot read data file: {exc.strerror or exc}", location=Location(file)
+        ) from None
+    if len(raw) > max_bytes:
+        raise _bytes_limit_error(file, len(raw), max_bytes)
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise _nul_error(file, raw.count(b"\n", 0, nul) + 1)
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise DataError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+            location=Location(file, line=line),
+            hint="save the file as UTF-8 text",
+        ) from None
+
+
+def _nul_error(file: str, line: int) -> DataError:
+    return DataError(
+        "binary content (a NUL byte); a CSV file must be text",
+        location=Location(file, line=line),
+    )
+
+
+def _bytes_limit_error(file: str, size: int, limit: int) -> LimitError:
+    return LimitError(
+        f"data file is {size:,} bytes, more than the limit of {limit:,}",
+        location=Location(file),
+        hint=f"set {_ENV_BYTES} to raise the limit",
+    )
+
+
+def _resolve_limit(value: int | None, env: str, default: int, what: str) -> int:
+    if value is None:
+        raw = os.environ.get(env, "").strip()
+        if not raw:
+            return default
+        try:
+            number = float(raw)
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number.is_integer() and number >= 1):
+            raise UsageError(f"{env} must be a positive integer, got {raw!r}")
+        return int(number)
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise UsageError(f"{what} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _parse_csv(text: str, file: str, max_rows: int, max_cols: int) -> Dataset:
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    stripped = [line.strip() for line in text.split("\n")]
+    header_idx = next((i for i, s in enumerate(stripped) if s and s[0] != "#"), None)
+    if header_idx is None:
+        raise DataError(
+            "no header: the file has no lines except blanks and comments",
+            location=Location(file),
+            hint="the first line must name the columns, e.g. x1,x2,y",
+        )
+    columns = _parse_header(stripped[header_idx], header_idx + 1, text, file, max_cols)
+
+    data = [s for s in stripped[header_idx + 1 :] if s and s[0] != "#"]
+    if len(data) > max_rows:
+        line = _data_line_numbers(stripped, header_idx)[max_rows]
+        raise LimitError(
+            f"more than {max_rows:,} data rows (the limit); row {max_rows + 1:,} is here",
+            location=Location(file, line=line, text=_raw_line(text, line)),
+            hint=f"set {_ENV_ROWS} to raise the limit",
+        )
+    if not data:
+        raise DataError(
+            "no data rows after the header",
+            location=Location(file, line=header_idx + 1, text=_raw_line(text, header_idx + 1)),
+        )
+
+    # Chunks keep the slow parser's work to the chunks that need it: a bad row near the end of a
+    # million-row file costs one chunk of row-by-row parsing, not a million rows.
+    ncols = len(columns)
+    parts: list[np.ndarray] = []
+    linenos: list[int] | None = None
+    for start in range(0, len(data), _CHUNK_ROWS):
+        block = data[start : start + _CHUNK_ROWS]
+        values = _parse_fast(block, ncols)
+        if values is None:
+            if linenos is None:
+                linenos = _data_line_numbers(stripped, header_idx)
+            values = _parse_rows(block, linenos[start : start + len(block)], columns, text, file)
+        parts.append(values)
+    return Dataset(columns, np.concatenate(parts), name=file)
+
+
+_CHUNK_ROWS = 65_536
+
+
+def _parse_fast(data: list[str], ncols: int) -> np.ndarray | None:
+    """numpy's C parser over stripped data rows, or None when anything could be wrong with them.
+
+    Used only when every character is a digit, sign, point, e, comma or space: then numpy and
+    :func:`_parse_rows` accept exactly the same cells and give the same floats (a test checks
+    this), and the row parser is only needed to say where the first problem is.
+    """
+    joined = "\n".join(data)
+    if _NOT_FAST.search(joined):
+        return None
+    try:
+        values = np.loadtxt(
+            io.StringIO(joined), delimiter=",", dtype=np.float64, comments=None, ndmin=2
+        )
+    except ValueError:
+        return None
+    if values.shape != (len(data), ncols) or not np.isfinite(values).all():
+        return None
+    return values
+
+
+def _parse_rows(
+    rows: list[str], linenos: list[int], columns: tuple[str, ...], text: str, file: str
+) -> np.ndarray:
+    """The authoritative row-by-row parser: the values, or an error at the first bad cell.
+
+    ``rows`` are stripped data rows and ``linenos`` their 1-based line numbers in ``text``.
+    """
+    ncols = len(columns)
+    out: list[list[float]] = []
+    for s, lineno in zip(rows, linenos, strict=True):
+        cells = s.split(",")
+        if len(cells) != ncols:
+            raise DataError(
+                f"expected {ncols} cells ({','.join(columns)}), found {len(cells)}",
+                location=Location(file, line=lineno, text=_raw_line(text, lineno)),
+            )
+        row = []
+        for col, cell in zip(columns, cells, strict=True):
+            problem, value = _parse_number(cell)
+            if problem:
+                raise DataError(
+                    f"column {col}: {problem}",
+                    location=Location(file, line=lineno, text=_raw_line(text, lineno)),
+                    hint=_NUMBER_HINT if "not a number" in problem else None,
+                )
+            row.append(value)
+        out.append(row)
+    return np.array(out, dtype=np.float64).reshape(len(out), ncols)
+
+
+def _data_line_numbers(stripped: list[str], header_idx: int) -> list[int]:
+    """The 1-based line number of every data row, in order."""
+    return [
+        i + 1 for i in range(header_idx + 1, len(stripped)) if stripped[i] and stripped[i][0] != "#"
+    ]
+
+
+_NUMBER_HINT = "cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3"
+
+
+def _parse_number(cell: str) -> tuple[str | None, float]:
+    """``(None, value)`` for a valid cell, else ``(problem, nan)``."""
+    c = _unquote(cell.strip())
+    shown = _show(c)
+    if not c:
+        return "empty cell", math.nan
+    try:
+        value = float(c)
+    except ValueError:
+        return f"{shown} is not a number", math.nan
+    if not math.isfinite(value):  # 'nan', 'inf', or a decimal too big such as 1e400
+        return f"non-finite value {shown}", math.nan
+    if not _NUMBER.fullmatch(c):  # '1_000', non-ASCII digits: float() reads them, CSV readers don't
+        return f"{shown} is not a number", math.nan
+    return None, value
+
+
+def _unquote(cell: str) -> str:
+    if len(cell) >= 2 and cell[0] == cell[-1] == '"':
+        return cell[1:-1].strip()
+    return cell
+
+
+def _show(cell: str) -> str:
+    if len(cell) > _SHOWN_CELL:
+        cell = cell[: _SHOWN_CELL - 3] + "..."
+    return repr(cell)
+
+
+def _parse_header(header: str, lineno: int, text: str, file: str, max_cols: int) -> tuple[str, ...]:
+    def error(message: str, hint: str | None = None) -> DataError:
+        return DataError(
+            message, location=Location(file, line=lineno, text=_raw_line(text, lineno)), hint=hint
+        )
+
+    names = [_unquote(c.strip()) for c in header.split(",")]
+    if len(names) > max_cols:
+        raise LimitError(
+            f"{len(names):,} columns, more than the limit of {max_cols:,}",
+            location=Location(file, line=lineno, text=_raw_line(text, lineno)[:200]),
+            hint=f"set {_ENV_COLS} to raise the limit",
+        )
+    looks_numeric = all(_parse_number(c)[0] is None for c in names)
+    header_hint = (
+        "the first line that is not blank or a comment must name the columns, e.g. x1,x2,y"
+    )
+    seen: dict[str, int] = {}
+    for k, col in enumerate(names, start=1):
+        if not col:
+            raise error(f"column {k} has an empty name")
+        if not col.isidentifier():
+            raise error(
+                f"column {k}: {_show(col)} is not a valid column name",
+                header_hint
+                if looks_numeric
+                else "names use letters, digits and _, and do not start with a digit",
+            )
+        if keyword.iskeyword(col):
+            raise error(f"column {k}: '{col}' is a Python keyword and cannot be an input name")
+        if unicodedata.normalize("NFKC", col) != col:
+            # Python reads a script's names in NFKC form, so this name could never match one.
+            raise error(
+                f"column {k}: '{col}' is not in normal form; write it as "
+                f"'{unicodedata.normalize('NFKC', col)}'"
+            )
+        if col in seen:
+            raise error(f"duplicate column name '{col}' (columns {seen[col]} and {k})")
+        seen[col] = k
+    return tuple(names)
+
+
+def _raw_line(text: str, lineno: int) -> str:
+    start = 0
+    for _ in range(lineno - 1):
+        start = text.index("\n", start) + 1
+    end = text.find("\n", start)
+    return text[start : end if end >= 0 else len(text)].rstrip("\r")
+
+
+def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str | None:
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f"did you mean '{close[0]}'?" if close else None
