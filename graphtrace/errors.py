@@ -15,6 +15,7 @@ __all__ = [
     "RenderError",
     "LimitError",
     "UsageError",
+    "OutputError",
     "Location",
 ]
 
@@ -96,3 +97,7 @@ class LimitError(GraphtraceError):
 
 class UsageError(GraphtraceError):
     """A command-line option has a bad value."""
+
+
+class OutputError(GraphtraceError):
+    """An output file cannot be written: missing folder, permission denied, disk full."""

@@ -1,0 +1,411 @@
+"""Render stage: DOT text -> SVG/PNG/PDF/JSON bytes; the only module that runs Graphviz.
+
+Two backends run the same ``dot`` command line: ``system`` is the Graphviz ``dot`` on PATH, and
+``bundled`` is ``graphviz-pure`` from the pip package of that name (a Rust port of Graphviz
+16.1 that writes svg, png, json and plain but not pdf). ``auto`` prefers the system one. The
+environment variable ``GRAPHTRACE_BACKEND`` (auto, system or bundled) replaces ``auto``, so CI
+can force one backend for a whole test run; ``GRAPHTRACE_RENDER_TIMEOUT`` (seconds) replaces
+the default 60 s layout timeout. DOT is fed on stdin as UTF-8 and output read from stdout; a
+timeout or Ctrl-C kills the child before the error propagates.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Backend",
+    "FORMATS",
+    "find_backends",
+    "choose_backend",
+    "layout",
+    "layout_size",
+    "png_dpi_for",
+    "render_bytes",
+    "doctor",
+]
+
+import functools
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from graphtrace.errors import RenderError, UsageError
+
+FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "json")
+"""Formats :func:`layout` produces. DOT text needs no Graphviz: graphtrace writes it itself."""
+
+BACKEND_NAMES = ("auto", "system", "bundled")
+DEFAULT_TIMEOUT = 60.0
+DEFAULT_DPI = 96.0  # Graphviz's own default for bitmap output
+# Graphviz pads the drawing by 4 points on each side (the ``pad`` attribute's default).
+_PAD_IN = 2 * 4 / 72
+# Above this many attribute statements a PNG gets a layout_size pass before it is drawn.
+_MEASURE_ABOVE = 200
+
+_INSTALL_SYSTEM = (
+    "Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
+    "conda: conda install graphviz"
+)
+_INSTALL_HINT = f"pip install graphviz-pure, or install Graphviz ({_INSTALL_SYSTEM})"
+_TIMEOUT_HINT = (
+    "try a coarser --level (neuron or layer), --no-edge-labels, or write DOT with -o graph.dot "
+    "and lay it out yourself; raise the limit with --timeout or GRAPHTRACE_RENDER_TIMEOUT"
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """A Graphviz program that works: its name (system or bundled), path, version, formats."""
+
+    name: str
+    executable: str
+    version: str
+    formats: tuple[str, ...]
+
+
+def find_backends() -> list[Backend]:
+    """The Graphviz backends that run on this machine, system first.
+
+    Probed once per process (each program is run with ``-V`` and ``-T?``).
+
+    Example:
+        >>> all(b.name in ("system", "bundled") for b in find_backends())
+        True
+    """
+    return list(_probe_all()[0])
+
+
+def choose_backend(fmt: str, backend: str = "auto") -> Backend:
+    """The backend that will write ``fmt``.
+
+    Args:
+        fmt: An output format from :data:`FORMATS` (or ``plain``).
+        backend: ``auto``, ``system`` or ``bundled``; ``auto`` defers to
+            ``GRAPHTRACE_BACKEND`` when set, else prefers the system Graphviz.
+
+    Raises:
+        RenderError: The format is unknown, or no installed backend can write it; the hint
+            says what to install.
+        UsageError: ``backend`` (or ``GRAPHTRACE_BACKEND``) is not a backend name.
+    """
+    if fmt not in FORMATS and fmt != "plain":
+        hint = "graphtrace writes .dot files itself, without Graphviz" if fmt == "dot" else None
+        raise RenderError(
+            f"cannot lay out format {fmt!r}; supported formats: {', '.join(FORMATS)}", hint=hint
+        )
+    wanted = _requested_backend(backend)
+    found = {b.name: b for b in find_backends()}
+    names = ("system", "bundled") if wanted == "auto" else (wanted,)
+    for name in names:
+        if name in found and fmt in found[name].formats:
+            return found[name]
+
+    if fmt == "pdf" and "system" not in found:
+        raise RenderError(
+            "PDF output needs the system Graphviz ('dot'), which is not installed",
+            hint=f"install it ({_INSTALL_SYSTEM}) or write .svg or .png instead",
+        )
+    if fmt == "pdf" and wanted == "bundled":
+        raise RenderError(
+            "PDF output needs the system Graphviz ('dot'); the bundled graphviz-pure cannot write PDF",
+            hint="use the system or auto backend (unset GRAPHTRACE_BACKEND), or write .svg or .png",
+        )
+    if wanted == "system" and "system" not in found:
+        raise RenderError(
+            "the system Graphviz ('dot') is not installed or does not run",
+            hint=f"install it ({_INSTALL_SYSTEM}), or use the bundled backend",
+        )
+    if wanted == "bundled" and "bundled" not in found:
+        raise RenderError(
+            "the bundled Graphviz ('graphviz-pure') is not installed or does not run",
+            hint="pip install graphviz-pure",
+        )
+    if not found:
+        raise RenderError("no Graphviz found to lay out the graph", hint=_INSTALL_HINT)
+    tried = ", ".join(f"{found[n].executable}" for n in names if n in found)
+    raise RenderError(f"no Graphviz backend can write {fmt!r} (tried {tried})", hint=_INSTALL_HINT)
+
+
+def layout(
+    dot_source: str,
+    fmt: str,
+    *,
+    backend: str = "auto",
+    timeout: float | None = None,
+    dpi: float | None = None,
+) -> bytes:
+    """Run Graphviz on ``dot_source`` and return the drawing in format ``fmt``.
+
+    Args:
+        dot_source: DOT text.
+        fmt: One of :data:`FORMATS` (``plain`` also works).
+        backend: ``auto``, ``system`` or ``bundled``.
+        timeout: Seconds before the layout is killed; ``None`` means
+            ``GRAPHTRACE_RENDER_TIMEOUT`` or 60.
+        dpi: Resolution for png (passed as ``-Gdpi``; a ``dpi`` set in the DOT text itself
+            may win with the system Graphviz); ignored for other formats.
+
+    Raises:
+        RenderError: No backend for the format, a timeout, or Graphviz failed (the message
+            quotes Graphviz's own error).
+
+    Example:
+        >>> layout("digraph { a -> b }", "svg").lstrip().startswith(b"<?xml")
+        True
+    """
+    chosen = choose_backend(fmt, backend)
+    seconds = _resolve_timeout(timeout)
+    cmd = [chosen.executable, f"-T{fmt}"]
+    if dpi is not None and fmt == "png":
+        cmd.append(f"-Gdpi={dpi:.6g}")
+    try:
+        proc = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+    except OSError as exc:
+        raise RenderError(f"cannot run {chosen.executable}: {exc.strerror or exc}") from exc
+    try:
+        limit = None if math.isinf(seconds) else seconds
+        out, err = proc.communicate(dot_source.encode("utf-8"), timeout=limit)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        raise _timeout_error(seconds) from None
+    except BaseException:
+        _kill(proc)  # Ctrl-C must not leave a layout running in the background
+        raise
+    if proc.returncode != 0:
+        raise RenderError(
+            f"Graphviz ({chosen.name}, {chosen.executable}) failed: {_failure_reason(proc.returncode, err)}"
+        )
+    if not out:
+        raise RenderError(f"Graphviz ({chosen.name}) wrote no {fmt} output")
+    return out
+
+
+def layout_size(
+    dot_source: str, *, backend: str = "auto", timeout: float | None = None
+) -> tuple[float, float]:
+    """The drawing's width and height in inches, including Graphviz's default 4-point pad.
+
+    Lays the graph out once with ``-Tplain`` (whose first line is ``graph scale width height``,
+    the same in both backends) and applies the scale, so a ``size`` attribute is honoured.
+
+    Example:
+        >>> w, h = layout_size("digraph { a -> b }")
+        >>> 0.5 < w < h < 3
+        True
+    """
+    text = layout(dot_source, "plain", backend=backend, timeout=timeout).decode("utf-8", "replace")
+    head = text.split("\n", 1)[0].split()
+    try:
+        if head[0] != "graph":
+            raise ValueError(head[0])
+        scale, width, height = (float(v) for v in head[1:4])
+    except (IndexError, ValueError):
+        raise RenderError(f"cannot read the layout size from Graphviz: {text[:80]!r}") from None
+    return scale * width + _PAD_IN, scale * height + _PAD_IN
+
+
+def png_dpi_for(
+    width_in: float,
+    height_in: float,
+    *,
+    max_side: int = 16384,
+    max_pixels: int = 50_000_000,
+    default_dpi: float = DEFAULT_DPI,
+) -> float:
+    """The largest dpi up to ``default_dpi`` that keeps a PNG within the size limits.
+
+    Neither side exceeds ``max_side`` pixels and the total stays within ``max_pixels``, with
+    a little slack for Graphviz rounding pixel counts up.
+
+    Example:
+        >>> png_dpi_for(5, 3)
+        96.0
+        >>> dpi = png_dpi_for(1000, 1000)
+        >>> 1000 * dpi <= 16384 and (1000 * dpi) ** 2 <= 50_000_000
+        True
+        >>> round(png_dpi_for(400, 2), 2)  # a tall chain: the side limit binds
+        40.95
+    """
+    if width_in <= 0 or height_in <= 0:
+        return float(default_dpi)
+    by_side = (max_side - 2) / max(width_in, height_in)
+    by_area = math.sqrt(max_pixels / (width_in * height_in)) * 0.999
+    return float(min(default_dpi, by_side, by_area))
+
+
+def render_bytes(
+    dot_source: str, fmt: str, *, backend: str = "auto", timeout: float | None = None
+) -> bytes:
+    """Draw ``dot_source`` as ``fmt``, keeping large PNGs within :func:`png_dpi_for`'s limits.
+
+    For PNG graphs with more than 200 attribute statements (lines of DOT containing ``[``:
+    nodes and edges, so it over-counts, erring towards measuring), the graph is first laid out
+    with :func:`layout_size` to pick a dpi; small graphs are drawn at Graphviz's default dpi
+    in one pass. The timeout covers both passes.
+
+    Example:
+        >>> render_bytes("digraph { a -> b }", "png")[:8]
+        b'\\x89PNG\\r\\n\\x1a\\n'
+    """
+    if fmt != "png" or sum("[" in line for line in dot_source.splitlines()) <= _MEASURE_ABOVE:
+        return layout(dot_source, fmt, backend=backend, timeout=timeout)
+    chosen = choose_backend(fmt, backend).name  # both passes on the same program
+    seconds = _resolve_timeout(timeout)
+    start = time.monotonic()
+    width, height = layout_size(dot_source, backend=chosen, timeout=seconds)
+    remaining = seconds - (time.monotonic() - start)
+    if remaining <= 0:
+        raise _timeout_error(seconds)
+    dpi = png_dpi_for(width, height)
+    return layout(
+        dot_source, fmt, backend=chosen, timeout=remaining, dpi=dpi if dpi < DEFAULT_DPI else None
+    )
+
+
+def doctor() -> dict[str, Any]:
+    """What Graphviz graphtrace can use, as plain data for the CLI to show.
+
+    Returns:
+        ``backends``: name, executable, version and formats of each backend that runs;
+        ``problems``: programs found that do not run; ``env``: the GRAPHTRACE_* settings;
+        ``auto``: the backend ``auto`` picks for SVG (or None); ``formats``: for svg, png and
+        pdf, the backend that would write it, or the error saying why none can.
+
+    Example:
+        >>> sorted(doctor())
+        ['auto', 'backends', 'env', 'formats', 'problems']
+    """
+    backends, problems = _probe_all()
+    formats: dict[str, dict[str, str | None]] = {}
+    for fmt in ("svg", "png", "pdf"):
+        try:
+            formats[fmt] = {"backend": choose_backend(fmt).name, "error": None}
+        except (RenderError, UsageError) as exc:
+            formats[fmt] = {"backend": None, "error": str(exc)}
+    return {
+        "backends": [
+            {
+                "name": b.name,
+                "executable": b.executable,
+                "version": b.version,
+                "formats": list(b.formats),
+            }
+            for b in backends
+        ],
+        "problems": list(problems),
+        "env": {
+            key: os.environ.get(key) for key in ("GRAPHTRACE_BACKEND", "GRAPHTRACE_RENDER_TIMEOUT")
+        },
+        "auto": formats["svg"]["backend"],
+        "formats": formats,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_all() -> tuple[tuple[Backend, ...], tuple[str, ...]]:
+    """Backends that run, and a message for each program found that does not."""
+    backends: list[Backend] = []
+    problems: list[str] = []
+    for name, exe in (("system", shutil.which("dot")), ("bundled", _bundled_executable())):
+        if exe is None:
+            continue
+        probed = _probe(name, exe)
+        if isinstance(probed, Backend):
+            backends.append(probed)
+        else:
+            problems.append(probed)
+    return tuple(backends), tuple(problems)
+
+
+def _bundled_executable() -> str | None:
+    """graphviz-pure: next to this Python's scripts first, so no activated venv is needed."""
+    exe_name = "graphviz-pure.exe" if sys.platform == "win32" else "graphviz-pure"
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = os.path.join(folder, exe_name) if folder else ""
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("graphviz-pure")
+
+
+def _probe(name: str, exe: str) -> Backend | str:
+    """Run ``exe -V`` and ``exe -T?``; both print to stderr (``-T?`` exits 1 by design)."""
+    try:
+        version_run = subprocess.run([exe, "-V"], capture_output=True, timeout=20)
+        formats_run = subprocess.run([exe, "-T?"], capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"{exe} does not run: {exc}"
+    banner = (version_run.stderr + version_run.stdout).decode("utf-8", "replace")
+    match = re.search(r"version\s+(\S+)", banner)
+    if version_run.returncode != 0 or match is None:
+        return f"{exe} -V failed: {banner.strip()[:200] or f'exit status {version_run.returncode}'}"
+    listing = formats_run.stderr.decode("utf-8", "replace")
+    _, sep, names = listing.partition("Use one of:")
+    formats = tuple(sorted({f.split(":")[0] for f in names.split()})) if sep else ()
+    if not formats:  # an unexpected listing: assume what each backend is documented to write
+        formats = (
+            ("json", "pdf", "plain", "png", "svg")
+            if name == "system"
+            else ("json", "plain", "png", "svg")
+        )
+    return Backend(name=name, executable=exe, version=match.group(1), formats=formats)
+
+
+def _requested_backend(backend: str) -> str:
+    wanted = backend
+    if backend == "auto":
+        wanted = os.environ.get("GRAPHTRACE_BACKEND", "").strip().lower() or "auto"
+        if wanted not in BACKEND_NAMES:
+            raise UsageError(
+                f"GRAPHTRACE_BACKEND={wanted!r} is not a backend; use auto, system or bundled"
+            )
+    elif backend not in BACKEND_NAMES:
+        raise UsageError(f"unknown backend {backend!r}; use auto, system or bundled")
+    return wanted
+
+
+def _resolve_timeout(timeout: float | None) -> float:
+    if timeout is None:
+        raw = os.environ.get("GRAPHTRACE_RENDER_TIMEOUT", "").strip()
+        if not raw:
+            return DEFAULT_TIMEOUT
+        try:
+            timeout = float(raw)
+        except ValueError:
+            raise UsageError(
+                f"GRAPHTRACE_RENDER_TIMEOUT={raw!r} is not a number of seconds"
+            ) from None
+    if not timeout > 0:  # also rejects NaN; inf means no limit
+        raise UsageError(f"the render timeout must be a positive number of seconds, not {timeout}")
+    return float(timeout)
+
+
+def _timeout_error(seconds: float) -> RenderError:
+    return RenderError(f"layout took longer than {seconds:g} s", hint=_TIMEOUT_HINT)
+
+
+def _kill(proc: subprocess.Popen[bytes]) -> None:
+    proc.kill()
+    try:
+        proc.communicate(timeout=5)  # reap it and close the pipes
+    except (subprocess.TimeoutExpired, OSError):
+        pass
+
+
+def _failure_reason(returncode: int, stderr: bytes) -> str:
+    """Graphviz's error lines, preferring them over the warnings that often precede them."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    errors = [ln for ln in lines if "error" in ln.lower()]
+    shown = (errors or lines)[:5]
+    if shown:
+        return "; ".join(shown)
+    if returncode < 0:
+        return f"killed by signal {-returncode}"
+    return f"exit status {returncode}"
