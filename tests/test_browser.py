@@ -1,0 +1,301 @@
+"""The explorer page in a real browser: headless Chromium (Debian's package) driven by Playwright.
+
+Skips where /usr/bin/chromium or the playwright package is absent; never downloads a browser.
+Screenshots go to a temporary folder, or to the folder named by GRAPHTRACE_SCREENSHOTS (the
+README's images: ``GRAPHTRACE_SCREENSHOTS=docs/img pytest tests/test_browser.py``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+from helpers import ROOT, SAMPLES, run_main
+
+import graphtrace
+from graphtrace import explorer
+from graphtrace.report import fmt
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
+]
+
+
+def close(a: float, b: float, tol: float = 1e-9) -> bool:
+    return abs(a - b) <= tol * max(1.0, abs(a), abs(b))
+
+
+@pytest.fixture(scope="module")
+def browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = os.environ.get("GRAPHTRACE_SCREENSHOTS")
+    folder = (ROOT / where) if where else tmp_path_factory.mktemp("shots")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+class Page:
+    """A loaded explorer page that refuses every request outside file:// and records JS errors."""
+
+    def __init__(self, browser, html: Path, *, width: int = 1440, height: int = 900):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.errors: list[str] = []
+        self.requests: list[str] = []
+        self.page.on("pageerror", lambda e: self.errors.append(str(e)))
+        self.page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        self.page.route("**/*", self._route)
+        self.page.goto(html.as_uri())
+        self.page.wait_for_selector("body[data-ready=true]", timeout=10_000)
+
+    def _route(self, route) -> None:
+        url = route.request.url
+        if url.startswith("file:"):
+            route.continue_()
+        else:
+            self.requests.append(url)
+            route.abort()
+
+    def js(self, expr: str):
+        return self.page.evaluate(expr)
+
+    def results(self) -> dict[str, dict]:
+        """The results table: per named node, the value and gradient the page shows."""
+        rows = self.js("""Array.from(document.querySelectorAll('#gt-results tbody tr')).map(function (tr) {
+            var v = tr.querySelector('.gt-value'), g = tr.querySelector('.gt-grad');
+            return [tr.dataset.node, v.dataset.value || null, v.textContent, g.dataset.grad || null,
+                    g.dataset.final === 'true', g.textContent];
+        })""")
+        return {r[0]: {"value": r[1], "value_text": r[2], "grad": r[3], "final": r[4], "grad_text": r[5]}
+                for r in rows}
+
+    def step(self) -> int:
+        return int(self.page.get_attribute("body", "data-step"))
+
+    def finish(self) -> None:
+        assert self.errors == [], self.errors
+        assert self.requests == [], f"the page asked the network for {self.requests}"
+        self.page.close()
+
+
+def grad_json(path: Path, *extra: str) -> dict:
+    g = graphtrace.load(path)
+    args = ["grad", str(path), "--json", *extra]
+    for name in g.names:
+        args += ["--wrt", str(name)]
+    code, out, err = run_main(args)
+    assert code == 0, err
+    return json.loads(out)
+
+
+def shown(x: float) -> str:
+    return fmt(x).replace("-", "−", 1) if fmt(x).startswith("-") else fmt(x)
+
+
+@pytest.fixture(scope="module")
+def neuron_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pages") / "neuron.html"
+    explorer.write_html(graphtrace.load(SAMPLES / "neuron.gt"), path)
+    return path
+
+
+def test_step_through_forward_and_backward_shows_the_engine_values(browser, neuron_html: Path, shots: Path) -> None:
+    expected = grad_json(SAMPLES / "neuron.gt")
+    g = graphtrace.load(SAMPLES / "neuron.gt")
+    order = [str(v) for v in g.order]
+    p = Page(browser, neuron_html)
+    n_steps = p.js("graphtraceExplorer.steps.length")
+    n_ops = sum(1 for _, d in g.nx.nodes(data=True) if d["kind"] == "op")
+    n_back = sum(1 for u, _v, _k in g.nx.edges(keys=True) if g.nx.nodes[u]["kind"] != "const")
+    assert n_steps == 1 + n_ops + 1 + n_back + 1
+    assert p.step() == 0
+    fanout_step = None
+    for k in range(1, n_steps):
+        p.page.click("#gt-next")
+        assert p.step() == k
+        step = p.js(f"graphtraceExplorer.steps[{k}]")
+        rows = p.results()
+        phase = p.page.get_attribute("body", "data-phase")
+        assert phase == step["type"]
+        if phase == "forward":
+            name = order[step["node"]]
+            fwd_value = float(g.forward().values[name])
+            assert close(float(p.page.get_attribute(f"#n{step['node']}", "data-value")), fwd_value)
+            if name in rows:
+                assert close(float(rows[name]["value"]), expected["values"][name]), (k, name)
+                assert rows[name]["value_text"] == shown(expected["values"][name])
+            later = [order[i] for i in range(step["node"] + 1, len(order)) if order[i] in rows]
+            assert all(rows[n]["value"] is None and rows[n]["value_text"] == "?" for n in later), later
+            assert p.js("document.getElementById('gt-explain').textContent").count("=") >= 2
+        if phase == "backward":
+            for name, row in rows.items():
+                if row["final"]:
+                    want = expected["gradients"][name]["backprop"]
+                    assert close(float(row["grad"]), want), (k, name, row, want)
+            if p.js("!document.getElementById('gt-callout').hidden"):
+                fanout_step = k  # the last one, where the most of the backward pass is drawn
+                callout = p.js("document.getElementById('gt-callout').textContent")
+                assert "+" in callout and "=" in callout, callout
+    rows = p.results()
+    for name in expected["gradients"]:
+        assert close(float(rows[name]["grad"]), expected["gradients"][name]["backprop"]), name
+        assert rows[name]["final"] and rows[name]["grad_text"] == shown(expected["gradients"][name]["backprop"])
+    assert p.page.is_disabled("#gt-next")
+    assert fanout_step is not None, "no running sum shown at a fan-out node"
+    p.js(f"graphtraceExplorer.go({fanout_step})")
+    p.page.screenshot(path=str(shots / "explorer_neuron_backward.png"), full_page=True)
+    p.finish()
+
+
+def test_keys_step_play_and_reset(browser, neuron_html: Path) -> None:
+    p = Page(browser, neuron_html)
+    p.page.keyboard.press("ArrowRight")
+    p.page.keyboard.press("ArrowRight")
+    assert p.step() == 2
+    p.page.keyboard.press("ArrowLeft")
+    assert p.step() == 1
+    p.page.keyboard.press("r")
+    assert p.step() == 0
+    p.page.keyboard.press(" ")
+    p.page.wait_for_function("document.body.dataset.step >= 2", timeout=5_000)
+    p.page.keyboard.press(" ")
+    stopped = p.step()
+    p.page.wait_for_timeout(1_200)
+    assert p.step() == stopped, "space did not pause"
+    p.page.keyboard.press("z")
+    assert p.js("document.body.classList.contains('gt-full')")
+    assert p.page.get_attribute("#gt-svg svg", "width").endswith("pt")
+    p.page.keyboard.press("z")
+    assert p.page.get_attribute("#gt-svg svg", "width") is None
+    p.finish()
+
+
+def test_clicking_a_param_lists_its_paths(browser, neuron_html: Path) -> None:
+    expected = grad_json(SAMPLES / "neuron.gt")
+    g = graphtrace.load(SAMPLES / "neuron.gt")
+    alpha = [str(v) for v in g.order].index("α")
+    p = Page(browser, neuron_html)
+    p.page.click(f"#n{alpha}")
+    box = p.page.locator("#gt-paths")
+    assert box.get_attribute("data-wrt") == "α"
+    assert box.get_attribute("data-count") == "2" == str(expected["gradients"]["α"]["n_paths"])
+    products = [float(x) for x in p.js("Array.from(document.querySelectorAll('#gt-path-table tbody tr')).map(function (r) { return r.dataset.product; })")]
+    assert len(products) == 2
+    total = float(box.get_attribute("data-sum"))
+    assert close(sum(products), total)
+    assert close(total, expected["gradients"]["α"]["backprop"])
+    assert close(float(box.get_attribute("data-backprop")), expected["gradients"]["α"]["backprop"])
+    assert "equal" in p.js("document.querySelector('.gt-bp-row').textContent")
+    # the paths are highlighted on the graph, the rest dimmed
+    assert p.js(f"document.getElementById('n{alpha}').classList.contains('gt-selected')")
+    assert p.js("document.querySelectorAll('g.edge.gt-on-path').length") >= 7
+    beta = [str(v) for v in g.order].index("β")
+    assert p.js(f"document.getElementById('n{beta}').classList.contains('gt-off-path')")
+    p.finish()
+
+
+def test_hovering_an_edge_shows_its_local_derivative(browser, neuron_html: Path) -> None:
+    g = graphtrace.load(SAMPLES / "neuron.gt")
+    order = [str(v) for v in g.order]
+    s, z = order.index("s"), order.index("z")
+    p = Page(browser, neuron_html)
+    p.page.dispatch_event(f"#e{s}_{z}_0", "mousemove")
+    tip = p.page.locator("#gt-tooltip")
+    assert tip.is_visible()
+    text = tip.text_content()
+    assert "∂z/∂s" in text and "σ(s)·(1−σ(s))" in text
+    local = float(g.forward().locals[("s", "z", 0)])
+    assert close(float(p.js("document.querySelector('#gt-tooltip .gt-tip-value').dataset.local")), local)
+    assert shown(local) in text
+    p.finish()
+
+
+def test_changing_a_value_recomputes_forward_and_backward(browser, neuron_html: Path) -> None:
+    g = graphtrace.load(SAMPLES / "neuron.gt")
+    alpha = [str(v) for v in g.order].index("α")
+    beta = [str(v) for v in g.order].index("β")
+    p = Page(browser, neuron_html)
+    p.page.fill(f"#gt-num-{alpha}", "1.5")
+    expected = grad_json(SAMPLES / "neuron.gt", "--set", "α=1.5")
+    rows = p.results()
+    for name in expected["gradients"]:
+        assert close(float(rows[name]["grad"]), expected["gradients"][name]["backprop"]), name
+    assert close(float(rows["L"]["value"]), expected["value"])
+    # the slider: β moved, α stays at 1.5
+    p.js(f"""(function () {{ var r = document.getElementById('gt-range-{beta}');
+        r.value = '0.25'; r.dispatchEvent(new Event('input')); }})()""")
+    beta_value = float(p.js(f"document.getElementById('gt-range-{beta}').value"))
+    expected = grad_json(SAMPLES / "neuron.gt", "--set", "α=1.5", "--set", f"β={beta_value!r}")
+    rows = p.results()
+    assert close(float(rows["β"]["value"]), beta_value)
+    for name in expected["gradients"]:
+        assert close(float(rows[name]["grad"]), expected["gradients"][name]["backprop"]), name
+    assert p.page.get_attribute(f"#gt-num-{beta}", "data-node") == "β"
+    p.finish()
+
+
+def _triangle_graph() -> tuple[graphtrace.Graph, str]:
+    path = SAMPLES / "triangle.gt"
+    if path.exists():
+        g = graphtrace.load(path)
+    else:
+        from graphtrace.mlp import mlp
+
+        g = mlp([2, 3, 1], seed=0)
+    first = [str(v) for v in g.params if g.nx.nodes[v].get("layer", 1) == 1 and re.match(r"w", str(v))]
+    return g, (first or [str(v) for v in g.params])[0]
+
+
+def test_triangle_paths_of_a_first_layer_weight(browser, tmp_path: Path, shots: Path) -> None:
+    g, weight = _triangle_graph()
+    html = tmp_path / "triangle.html"
+    explorer.write_html(g, html)
+    p = Page(browser, html, width=1700, height=1000)
+    index = [str(v) for v in g.order].index(weight)
+    p.page.click(f"#n{index}")
+    box = p.page.locator("#gt-paths")
+    assert box.get_attribute("data-wrt") == weight
+    assert int(box.get_attribute("data-count")) == g.count_paths(weight)
+    assert close(float(box.get_attribute("data-sum")), float(g.backprop()[weight]))
+    assert close(float(box.get_attribute("data-sum")), float(g.sum_over_paths(weight)))
+    p.page.screenshot(path=str(shots / "explorer_triangle_paths.png"), full_page=False)
+    p.finish()
+
+
+def test_training_view_lowers_the_loss(browser, tmp_path: Path, shots: Path) -> None:
+    from graphtrace.data import make_dataset
+    from graphtrace.mlp import mlp
+
+    html = tmp_path / "train.html"
+    explorer.write_html(mlp([2, 3, 1], seed=0), html, data=make_dataset("triangle", 200, seed=0))
+    p = Page(browser, html, width=1500, height=1000)
+    stats = p.page.locator("#gt-train-stats")
+    before = float(stats.get_attribute("data-loss"))
+    p.page.click("#gt-train-step")
+    assert stats.get_attribute("data-steps") == "1"
+    p.js("for (var i = 0; i < 50; i++) { graphtraceExplorer.train(50); }")  # 50 points on the curve
+    after = float(stats.get_attribute("data-loss"))
+    assert after < 0.5 * before, (before, after)
+    assert "accuracy" in stats.text_content()
+    # the weights on the graph are coloured by sign
+    assert p.js("document.querySelectorAll('g.node.gt-w-pos, g.node.gt-w-neg').length") >= 9
+    p.page.click("#gt-train-play")
+    p.page.wait_for_function("+document.getElementById('gt-train-stats').dataset.steps > 2502", timeout=5_000)
+    p.page.click("#gt-train-play")
+    p.page.screenshot(path=str(shots / "explorer_training.png"), full_page=False)
+    p.finish()
