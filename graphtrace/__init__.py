@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 from .api import Gradients, Graph, load, parse
 from .check import CheckReport, GradientEntry
+from .dot import to_dot
 from .errors import (
     DataError,
     EvaluationError,
@@ -40,6 +41,7 @@ __all__ = [
     "OPS",
     "load",
     "parse",
+    "to_dot",
     "GraphtraceError",
     "ParseError",
     "GraphError",
