@@ -15,6 +15,7 @@ import difflib
 import math
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -300,7 +301,9 @@ class _Parser:
     def parse_ast(self) -> ast.Module:
         text = self.source.text
         try:
-            return ast.parse(text, filename=self.source.name)
+            with warnings.catch_warnings():  # Python's SyntaxWarnings are noise for scripts
+                warnings.simplefilter("ignore")
+                return ast.parse(text, filename=self.source.name)
         except SyntaxError as exc:
             msg = exc.msg or "invalid syntax"
             if "too many nested parentheses" in msg:

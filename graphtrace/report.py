@@ -53,10 +53,44 @@ def _named_values(graph: Graph, values: dict[Any, Any]) -> dict[str, float]:
     return {str(v): json_number(values[v]) for v in graph.names if v in values}
 
 
+def _require_finite(graph: Graph, wrt: Any, numbers: list[Any], forward: Any = None) -> None:
+    """Refuse a non-finite gradient with the node and line that caused it (never print NaN).
+
+    A local derivative can be undefined on an edge the evaluator does not check (one that leaves a
+    constant, e.g. ∂(x**k)/∂k for x < 0): name that edge's head when there is one.
+    """
+    if all(math.isfinite(float(x)) for x in numbers):
+        return
+    import numpy as np
+
+    from .errors import EvaluationError
+    from .evaluate import location_of, nonfinite_error
+    from .graph import operands
+    from .paths import between
+
+    text = graph.source.text if graph.source else None
+    if forward is not None:
+        inside = set(between(graph.nx, forward.order, wrt, graph.output))
+        for (u, v, _slot), x in forward.locals.items():
+            if u in inside and v in inside and not np.all(np.isfinite(x)):
+                args = [forward.values[a] for a in operands(graph.nx, v)]
+                raise nonfinite_error(graph.nx, v, args, x, source_text=text, what="local")
+    raise EvaluationError(f"∂{graph.output}/∂{wrt} is not a finite number at these values",
+                          location=location_of(graph.nx, wrt, text),
+                          hint="change the inputs with --set")
+
+
+def _check_entries(graph: Graph, report: CheckReport) -> None:
+    for name, e in report.entries.items():
+        nums = [e.paths, e.backprop] + ([] if e.numeric is None else [e.numeric])
+        _require_finite(graph, name, nums, report.forward)
+
+
 def grad_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
     """The ``grad --json`` document (CONTRACT §2)."""
     fwd = report.forward
     assert fwd is not None
+    _check_entries(graph, report)
     grads = {}
     for name, e in report.entries.items():
         entry: dict[str, Any] = {
@@ -88,6 +122,7 @@ def check_summary(report: CheckReport) -> dict[str, Any]:
 
 def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
     """The ``check --json`` document: the summary plus each failing gradient."""
+    _check_entries(graph, report)
     doc = {"output": str(graph.output), **check_summary(report)}
     doc["failures"] = [
         {"name": str(e.name), "paths": json_number(e.paths), "backprop": json_number(e.backprop),
@@ -100,6 +135,7 @@ def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
 def paths_json(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: float,
                paths: list[Path]) -> dict[str, Any]:
     """The ``paths --json`` document (CONTRACT §2)."""
+    _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
     return {
         "output": str(graph.output),
         "wrt": str(wrt),
@@ -121,6 +157,8 @@ def _mark(ok: bool) -> str:
 def grad_table(graph: Graph, report: CheckReport) -> Table:
     """A table for people: each gradient three ways, with the path count."""
     from rich.table import Table
+
+    _check_entries(graph, report)
 
     fwd = report.forward
     assert fwd is not None
@@ -145,6 +183,8 @@ def check_table(graph: Graph, report: CheckReport) -> Table:
     """The ``check`` table: errors per gradient against the tolerance."""
     from rich.table import Table
 
+    _check_entries(graph, report)
+
     t = Table(title=f"gradient check of {graph.name}: tol {report.tol:g}", title_justify="left")
     for col in ("wrt", "backprop", "paths − backprop", "numeric − backprop", "rel error", ""):
         t.add_column(col, justify="left" if col == "wrt" else "right")
@@ -161,6 +201,8 @@ def paths_table(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: fl
                 paths: list[Path]) -> Table:
     """The best paths, their factors and products, and the exact total."""
     from rich.table import Table
+
+    _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
 
     shown = len(paths)
     t = Table(title=f"∂{graph.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "

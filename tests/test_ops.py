@@ -1,0 +1,296 @@
+"""The op registry: every partial against finite differences, domains, kinks and labels."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from helpers import central_difference
+
+import graphtrace
+from graphtrace.ops import BINARY, FUNCTIONS, OPS, UNARY
+
+
+def _away_from_zero(rng: np.random.Generator, lo: float = 0.1, hi: float = 3.0) -> float:
+    return float(rng.uniform(lo, hi) * rng.choice([-1.0, 1.0]))
+
+
+def _untied(rng: np.random.Generator) -> tuple[float, float]:
+    while True:
+        a, b = rng.uniform(-3, 3, size=2)
+        if abs(a - b) > 0.1:
+            return float(a), float(b)
+
+
+# One sampler per op: points strictly inside the domain and away from kinks. A new op without a
+# sampler makes test_every_op_has_a_sampler fail, so the registry cannot outgrow its tests.
+SAMPLERS = {
+    "add": lambda r: tuple(r.uniform(-3, 3, size=2)),
+    "sub": lambda r: tuple(r.uniform(-3, 3, size=2)),
+    "mul": lambda r: tuple(r.uniform(-3, 3, size=2)),
+    "div": lambda r: (float(r.uniform(-3, 3)), _away_from_zero(r, 0.5, 3.0)),
+    "pow": lambda r: (float(r.uniform(0.5, 3)), float(r.uniform(-2, 2))),
+    "neg": lambda r: (float(r.uniform(-3, 3)),),
+    "identity": lambda r: (float(r.uniform(-3, 3)),),
+    "sigmoid": lambda r: (float(r.uniform(-6, 6)),),
+    "tanh": lambda r: (float(r.uniform(-3, 3)),),
+    "relu": lambda r: (_away_from_zero(r),),
+    "exp": lambda r: (float(r.uniform(-3, 3)),),
+    "log": lambda r: (float(r.uniform(0.1, 5)),),
+    "sqrt": lambda r: (float(r.uniform(0.1, 5)),),
+    "abs": lambda r: (_away_from_zero(r),),
+    "sin": lambda r: (float(r.uniform(-4, 4)),),
+    "cos": lambda r: (float(r.uniform(-4, 4)),),
+    "softplus": lambda r: (float(r.uniform(-6, 6)),),
+    "max": _untied,
+    "min": _untied,
+}
+
+ALL_OPS = sorted(OPS)
+
+
+def test_every_op_has_a_sampler():
+    assert sorted(SAMPLERS) == ALL_OPS
+
+
+def test_every_op_is_reachable_from_the_language():
+    reachable = set(FUNCTIONS) | set(BINARY.values()) | set(UNARY.values())
+    assert reachable == set(OPS)
+    # the contract's functions, exactly
+    assert set(FUNCTIONS) == {"sigmoid", "tanh", "relu", "exp", "log", "sqrt", "abs", "sin", "cos",
+                              "softplus", "max", "min"}
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_record_is_consistent(name):
+    op = OPS[name]
+    assert op.name == name
+    assert op.arity in (1, 2)
+    assert len(op.partials) == op.arity
+    assert len(op.symbolic) == op.arity
+    assert op.glyph
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_partials_match_finite_differences(name):
+    op = OPS[name]
+    rng = np.random.default_rng(sum(map(ord, name)))
+    for _ in range(6):
+        args = [float(a) for a in SAMPLERS[name](rng)]
+        out = float(op.forward(*args))
+        assert math.isfinite(out)
+        for i, partial in enumerate(op.partials):
+            def f(t: float, i: int = i, args: list[float] = args) -> float:
+                moved = list(args)
+                moved[i] = t
+                return float(op.forward(*moved))
+
+            expected = central_difference(f, args[i])
+            got = float(partial(out, *args))
+            assert math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9), (name, i, args, got, expected)
+
+
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_forward_and_partials_broadcast_over_a_batch(name):
+    op = OPS[name]
+    rng = np.random.default_rng(7)
+    points = [SAMPLERS[name](rng) for _ in range(5)]
+    cols = [np.array([p[i] for p in points], dtype=float) for i in range(op.arity)]
+    out = np.asarray(op.forward(*cols))
+    assert out.shape == (5,)
+    for j, p in enumerate(points):
+        scalar_out = float(op.forward(*p))
+        assert out[j] == pytest.approx(scalar_out, rel=1e-12, abs=1e-15)
+        for partial in op.partials:
+            batch = np.broadcast_to(np.asarray(partial(out, *cols), dtype=float), (5,))
+            assert batch[j] == pytest.approx(float(partial(scalar_out, *p)), rel=1e-12, abs=1e-15)
+
+
+# ---- analytic values worked by hand --------------------------------------------------------------
+@pytest.mark.parametrize(
+    "name, args, value, grads",
+    [
+        ("mul", (3.0, -2.0), -6.0, (-2.0, 3.0)),
+        ("div", (3.0, 2.0), 1.5, (0.5, -0.75)),  # d(a/b)/db = -a/b²
+        ("pow", (2.0, 3.0), 8.0, (12.0, 8.0 * math.log(2.0))),
+        ("sigmoid", (0.0,), 0.5, (0.25,)),
+        ("tanh", (0.0,), 0.0, (1.0,)),
+        ("exp", (1.0,), math.e, (math.e,)),
+        ("log", (2.0,), math.log(2.0), (0.5,)),
+        ("sqrt", (4.0,), 2.0, (0.25,)),
+        ("softplus", (0.0,), math.log(2.0), (0.5,)),
+        ("sin", (0.0,), 0.0, (1.0,)),
+        ("cos", (0.0,), 1.0, (0.0,)),
+        ("neg", (2.5,), -2.5, (-1.0,)),
+        ("sub", (1.0, 4.0), -3.0, (1.0, -1.0)),
+    ],
+)
+def test_hand_worked_values(name, args, value, grads):
+    op = OPS[name]
+    out = float(op.forward(*args))
+    assert out == pytest.approx(value, rel=1e-12, abs=1e-15)
+    got = tuple(float(p(out, *args)) for p in op.partials)
+    assert got == pytest.approx(grads, rel=1e-12, abs=1e-15)
+
+
+# ---- kinks -----------------------------------------------------------------------------------------
+def _partials(name, *args):
+    op = OPS[name]
+    out = op.forward(*args)
+    return tuple(float(p(out, *args)) for p in op.partials)
+
+
+def test_relu_derivative_at_zero_is_zero():
+    assert _partials("relu", 0.0) == (0.0,)
+    assert _partials("relu", 1e-300) == (1.0,)
+    assert _partials("relu", -1e-300) == (0.0,)
+
+
+def test_abs_derivative_at_zero_is_zero():
+    assert _partials("abs", 0.0) == (0.0,)
+    assert _partials("abs", -0.5) == (-1.0,)
+    assert _partials("abs", 0.5) == (1.0,)
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_tie_goes_to_first_argument(name):
+    assert _partials(name, 1.5, 1.5) == (1.0, 0.0)
+    assert _partials(name, -2.0, -2.0) == (1.0, 0.0)
+
+
+def test_max_min_pick_the_right_argument_off_tie():
+    assert _partials("max", 2.0, 1.0) == (1.0, 0.0)
+    assert _partials("max", 1.0, 2.0) == (0.0, 1.0)
+    assert _partials("min", 2.0, 1.0) == (0.0, 1.0)
+    assert _partials("min", 1.0, 2.0) == (1.0, 0.0)
+
+
+@pytest.mark.parametrize("name", ["relu", "abs", "max", "min"])
+def test_kink_ops_declare_a_kink_test(name):
+    op = OPS[name]
+    assert op.kink is not None
+    at_kink = (0.0,) if op.arity == 1 else (1.0, 1.0)
+    away = (1.0,) if op.arity == 1 else (1.0, 2.0)
+    assert bool(np.any(op.kink(1e-6, *at_kink)))
+    assert not bool(np.any(op.kink(1e-6, *away)))
+
+
+def test_kink_conventions_through_the_graph():
+    g = graphtrace.parse("a: param = 0\nb: param = 3\nc: param = 3\nL = relu(a) + abs(a) + max(b, c) + min(c, b)")
+    grads = g.backprop()
+    assert float(grads["a"]) == 0.0
+    # tie: max's first argument is b, min's first argument is c
+    assert float(grads["b"]) == 1.0
+    assert float(grads["c"]) == 1.0
+    assert float(g.sum_over_paths("b")) == 1.0
+    assert float(g.sum_over_paths("c")) == 1.0
+
+
+# ---- numerical stability ---------------------------------------------------------------------------
+@pytest.mark.parametrize("x, expected", [(1000.0, 1.0), (-1000.0, 0.0), (745.0, 1.0), (-745.0, 0.0)])
+def test_sigmoid_is_stable_at_extremes(x, expected):
+    op = OPS["sigmoid"]
+    with np.errstate(all="raise"):
+        out = float(op.forward(x))
+        d = float(op.partials[0](out, x))
+    assert out == pytest.approx(expected, abs=1e-300)
+    assert math.isfinite(d) and d == pytest.approx(0.0, abs=1e-300)
+
+
+def test_sigmoid_stable_through_the_graph():
+    for s in ("1000", "-1000"):
+        g = graphtrace.parse(f"s: param = {s}\nz = sigmoid(s)")
+        assert math.isfinite(float(g.forward().value))
+        assert float(g.backprop()["s"]) == pytest.approx(0.0, abs=1e-300)
+
+
+@pytest.mark.parametrize("x", [1000.0, -1000.0])
+def test_softplus_is_stable_at_extremes(x):
+    op = OPS["softplus"]
+    with np.errstate(over="raise"):
+        out = float(op.forward(x))
+        d = float(op.partials[0](out, x))
+    assert out == pytest.approx(max(x, 0.0))
+    assert d == pytest.approx(1.0 if x > 0 else 0.0)
+
+
+# ---- pow -------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("a, b", [(-2.0, 3.0), (-3.0, 2.0), (-1.5, 4.0), (-2.0, -1.0), (-0.5, 5.0)])
+def test_pow_negative_base_integer_exponent(a, b):
+    op = OPS["pow"]
+    out = float(op.forward(a, b))
+    assert out == pytest.approx(a**b, rel=1e-12)
+    assert float(op.partials[0](out, a, b)) == pytest.approx(b * a ** (b - 1), rel=1e-12)
+    assert not bool(np.any(op.domain(a, b)))
+
+
+def test_pow_negative_base_in_a_script():
+    g = graphtrace.parse("x: param = -2\ny = x**3")
+    assert float(g.forward().value) == -8.0
+    assert float(g.backprop()["x"]) == pytest.approx(12.0)
+    assert g.check().ok
+
+
+def test_pow_at_zero_base():
+    g = graphtrace.parse("x: param = 0\ny = x**2")
+    assert float(g.backprop()["x"]) == 0.0
+
+
+def test_pow_domain():
+    dom = OPS["pow"].domain
+    assert bool(dom(-2.0, 0.5))
+    assert bool(dom(0.0, -1.0))
+    assert not bool(dom(2.0, 0.5))
+    assert not bool(dom(0.0, 2.0))
+
+
+@pytest.mark.parametrize(
+    "name, bad, good",
+    [("log", [(0.0,), (-1.0,)], [(1e-300,), (2.0,)]),
+     ("sqrt", [(-1e-9,), (-4.0,)], [(0.0,), (4.0,)]),
+     ("div", [(1.0, 0.0), (0.0, 0.0)], [(1.0, 1e-300), (0.0, -2.0)])],
+)
+def test_domains(name, bad, good):
+    op = OPS[name]
+    assert op.domain is not None and op.domain_message
+    for args in bad:
+        assert bool(np.any(op.domain(*args))), args
+    for args in good:
+        assert not bool(np.any(op.domain(*args))), args
+
+
+# ---- symbolic labels -------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ALL_OPS)
+def test_symbolic_templates_format_with_operand_names(name):
+    op = OPS[name]
+    names = ("alpha", "beta")[: op.arity]
+    for tpl in op.symbolic:
+        text = tpl.format(*names, out="out")
+        assert "{" not in text and "}" not in text
+    infix = op.infix.format(*names, out="out")
+    for n in names:
+        assert n in infix
+
+
+@pytest.mark.parametrize(
+    "name, names, expected",
+    [
+        ("sigmoid", ("s",), ("σ(s)·(1−σ(s))",)),
+        ("mul", ("a", "b"), ("b", "a")),
+        ("log", ("z",), ("1/z",)),
+        ("add", ("a", "b"), ("1", "1")),
+    ],
+)
+def test_symbolic_labels_read_in_user_names(name, names, expected):
+    assert tuple(t.format(*names, out="o") for t in OPS[name].symbolic) == expected
+
+
+@pytest.mark.parametrize("name", ["sigmoid", "tanh", "exp", "log", "sqrt", "sin", "cos", "softplus",
+                                  "relu", "abs", "div", "pow", "max", "min"])
+def test_nonconstant_partials_mention_an_operand(name):
+    op = OPS[name]
+    names = ("ALPHA", "BETA")[: op.arity]
+    for tpl in op.symbolic:
+        text = tpl.format(*names, out="OUT")
+        assert any(n in text for n in names) or "OUT" in text, (name, text)
