@@ -17,11 +17,13 @@ from typing import Any
 
 import networkx as nx
 
+from . import engine as _engine
 from . import paths as _paths
 from .backprop import backprop as _backprop
-from .check import CheckReport, GradientEntry, near_kink, numeric_gradient
+from .check import CheckReport, gradient_entries, numeric_gradient
+from .engine import compiled_forward
 from .errors import GraphError
-from .evaluate import Forward, evaluate
+from .evaluate import Forward
 from .graph import build_graph, topological_order
 from .parse import Source, parse_program, read_source
 
@@ -123,13 +125,18 @@ class Graph:
     # ---- the three answers --------------------------------------------------------------------
     def forward(self, values: Mapping[Any, Any] | None = None, *, with_locals: bool = True) -> Forward:
         """Every node's value and every edge's local derivative (``values`` override inputs/params)."""
-        return evaluate(self.nx, self._values(values), output=self.output, with_locals=with_locals,
-                        source_text=self.source.text if self.source else None)
+        # The compiled engine (engine.py) computes the same numbers as the plain evaluator, faster.
+        return compiled_forward(self.nx, self._values(values), output=self.output, with_locals=with_locals,
+                                source_text=self.source.text if self.source else None)
 
     def backprop(self, values: Mapping[Any, Any] | None = None, *, forward: Forward | None = None) -> Gradients:
         """∂output/∂node for every node, by reverse accumulation."""
         fwd = forward or self.forward(values)
-        grads = Gradients(_backprop(self.nx, fwd, output=self.output))
+        run = getattr(fwd, "run", None)
+        if run is not None and run.L is not None and fwd.output == self.output:
+            grads = Gradients(zip(run.program.order, _engine_rows(run, self.output), strict=True))
+        else:
+            grads = Gradients(_backprop(self.nx, fwd, output=self.output))
         grads.output, grads.params = self.output, tuple(self.params)
         return grads
 
@@ -137,17 +144,17 @@ class Graph:
                        forward: Forward | None = None) -> Any:
         """∂output/∂wrt as the course's sum over all paths of edge-derivative products (exact DP)."""
         fwd = forward or self.forward(values)
-        return _paths.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+        return _engine.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
 
     def count_paths(self, wrt: Any) -> int:
         """The exact number of paths from ``wrt`` to the output."""
-        return _paths.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output, self.order)
+        return _engine.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output)
 
     def paths(self, wrt: Any, *, top: int = 10, values: Mapping[Any, Any] | None = None,
               forward: Forward | None = None) -> list[_paths.Path]:
         """The ``top`` paths from ``wrt`` to the output with the largest |product|, best first."""
         fwd = forward or self.forward(values)
-        return _paths.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top)
+        return _engine.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top)
 
     def path_flows(self, wrt: Any, *, values: Mapping[Any, Any] | None = None,
                    forward: Forward | None = None) -> dict[tuple[Any, Any, int], float]:
@@ -171,32 +178,65 @@ class Graph:
         fwd = self.forward(values)
         grads = self.backprop(forward=fwd)
         targets = list(self.params if wrt is None else [self.node(w, what="--wrt") for w in wrt])
-        entries = {}
-        for w in targets:
-            between = _paths.between(self.nx, fwd.order, w, self.output)
-            entries[w] = GradientEntry(
-                name=w,
-                paths=float(_paths.sum_over_paths(self.nx, fwd, w, self.output)),
-                backprop=float(grads[w]),
-                numeric=numeric_gradient(self.nx, w, fwd, values) if numeric else None,
-                n_paths=_paths.count_paths(self.nx, w, self.output, fwd.order),
-                kinks=near_kink(self.nx, fwd, between),
-            )
+        # Path sums, counts and finite differences of all targets run as batched columns (check.py).
+        entries = gradient_entries(self.nx, fwd, grads, targets, values, numeric=numeric)
         return CheckReport(entries, tol, fwd)
 
     def warnings(self) -> list[str]:
         """Questionable but valid things about the script (unused params, dead statements)."""
-        up = nx.ancestors(self.nx, self.output) | {self.output}
+        prog = _engine.compile_graph(self.nx)  # compiled once, reused by the passes that follow
+        up = prog.ancestors(self.output)
         out = []
         for v in self.params:
-            if v not in up:
+            if not up[prog.index[v]]:
                 out.append(f"param '{v}' does not affect the output '{self.output}' (its gradient is 0)")
         return out
+
+    # ---- drawing (graphtrace.dot builds the text, graphtrace.render runs Graphviz) -------------
+    def to_dot(self, **options: Any) -> str:
+        """The DOT text of this graph's diagram; options as :func:`graphtrace.dot.to_dot`.
+
+        >>> parse("x: input = 3\\ny = x*x").to_dot(view="backward").count(" -> ")
+        2
+        """
+        from .dot import to_dot
+
+        return to_dot(self, **options)
+
+    def render(self, path: str | os.PathLike[str], *, backend: str = "auto", timeout: float | None = None,
+               **options: Any) -> None:
+        """Draw this graph into ``path`` (.svg .png .pdf .dot .json .html, by extension), atomically."""
+        from .dot import save
+
+        save(self, path, backend=backend, timeout=timeout, **options)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, str]:
+        """Jupyter's inline display: the diagram as SVG (either Graphviz backend), and the repr."""
+        from .errors import GraphtraceError
+
+        bundle = {"text/plain": repr(self)}
+        try:
+            from .render import layout
+
+            bundle["image/svg+xml"] = layout(self.to_dot(), "svg", backend="auto").decode("utf-8")
+        except (GraphtraceError, ImportError):  # no backend or too big: the text alone still shows
+            pass
+        if include:
+            bundle = {k: v for k, v in bundle.items() if k in include}
+        if exclude:
+            bundle = {k: v for k, v in bundle.items() if k not in exclude}
+        return bundle
 
     def __repr__(self) -> str:
         g = self.nx
         return (f"<graphtrace.Graph {self.name}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
                 f"output {self.output!r}, params {self.params[:6]}{'...' if len(self.params) > 6 else ''}>")
+
+
+def _engine_rows(run: Any, output: Any) -> list[Any]:
+    """∂output/∂node by the engine's reverse sweep, one float (or batch row) per node in order."""
+    G = run.program.backward_matrix(run.L, output)
+    return G[:, 0].tolist() if run.scalar else list(G)
 
 
 def _build(source: Source, output: Any) -> Graph:

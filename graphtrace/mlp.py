@@ -1,0 +1,403 @@
+"""Networks: multilayer perceptrons written out as scripts, one scalar node per operation.
+
+:func:`mlp_script` writes the contract ``.gt`` text of an MLP; :func:`mlp` parses that text (the
+script is the single source of truth) and sets the ``layer``/``neuron``/``role`` node attributes
+that the renderer groups by. Names follow one scheme, with units counted from 1 like ``x1, x2``:
+
+- ``x{i}`` input i (layer 0); ``y`` the target (``y_{k}`` for several outputs);
+- ``w{l}_{i}_{j}`` the weight of layer l from unit i of layer l-1 to neuron j of layer l;
+- ``b{l}_{j}`` bias, ``z{l}_{j}`` weighted sum (pre-activation), ``h{l}_{j}`` hidden activation;
+- ``o`` the output unit (``o_{k}`` for several), ``L`` the loss (``L_{k}`` per output, then summed).
+
+:func:`annotate_mlp` infers the attributes from these names, so a generated script that was saved,
+edited or trained and loaded again is still grouped by layer. :func:`layer_weights` and
+:func:`collapse_linear` read the weights back as matrices (course §5: identity activations
+collapse into one linear model).
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITS",
+    "LOSSES",
+    "LinearModel",
+    "mlp",
+    "mlp_script",
+    "parse_shape",
+    "annotate_mlp",
+    "layer_weights",
+    "collapse_linear",
+]
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .api import Graph, parse
+from .errors import GraphError, UsageError
+
+ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity")
+LOSSES: tuple[str, ...] = ("bce", "mse")
+INITS: tuple[str, ...] = ("random", "zeros", "xavier", "he")
+
+# Layer sizes are capped so that a typo such as 2-3000-1 can't build a million-node script.
+_MAX_UNITS = 1024
+_MAX_LAYERS = 32
+
+
+def parse_shape(shape: str | Sequence[int]) -> list[int]:
+    """Layer sizes from ``"2-3-1"`` (or a list of ints), inputs first, outputs last.
+
+    Raises:
+        UsageError: fewer than two layers, a size that is not a positive integer, or too big.
+
+    Example:
+        >>> parse_shape("2-3-1"), parse_shape([2, 1])
+        ([2, 3, 1], [2, 1])
+    """
+    if isinstance(shape, str):
+        parts = shape.strip().replace(",", "-").split("-")
+        sizes = []
+        for p in parts:
+            p = p.strip()
+            if not p.isdigit():
+                raise UsageError(f"bad SHAPE '{shape}': expected layer sizes joined by '-', e.g. 2-3-1")
+            sizes.append(int(p))
+    else:
+        sizes = [int(s) for s in shape]
+    if len(sizes) < 2:
+        raise UsageError(f"bad SHAPE '{shape}': give at least an input and an output size, e.g. 2-1")
+    if len(sizes) > _MAX_LAYERS:
+        raise UsageError(f"bad SHAPE '{shape}': at most {_MAX_LAYERS} layers")
+    for s in sizes:
+        if not 1 <= s <= _MAX_UNITS:
+            raise UsageError(f"bad SHAPE '{shape}': every layer needs 1 to {_MAX_UNITS} units, got {s}")
+    return sizes
+
+
+def _init_values(sizes: list[int], init: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per layer l = 1..: (W of shape (fan_in, fan_out), b of shape (fan_out,))."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in zip(sizes[:-1], sizes[1:], strict=True):
+        if init == "zeros":
+            w = np.zeros((fan_in, fan_out))
+        elif init == "xavier":  # Glorot & Bengio (2010), uniform
+            a = math.sqrt(6.0 / (fan_in + fan_out))
+            w = rng.uniform(-a, a, size=(fan_in, fan_out))
+        elif init == "he":  # He et al. (2015), normal: keeps relu activations' variance
+            w = rng.normal(0.0, math.sqrt(2.0 / fan_in), size=(fan_in, fan_out))
+        else:  # "random": uniform in ±1/√fan_in, wide enough to break symmetry and train the triangle
+            a = 1.0 / math.sqrt(fan_in)
+            w = rng.uniform(-a, a, size=(fan_in, fan_out))
+        layers.append((w, np.zeros(fan_out)))
+    return layers
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def _num(x: float) -> str:
+    # Four decimals read well in a generated script; the parsed graph holds exactly these values.
+    v = round(float(x), 4) + 0.0  # + 0.0 turns -0.0 into 0.0
+    return repr(v)
+
+
+def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = "bce",
+               init: str = "random", seed: int = 0, command: str | None = None) -> str:
+    """The ``.gt`` script of an MLP with the given layer sizes (see the module docstring for names).
+
+    Hidden layers use ``activation``; ``loss="bce"`` puts a sigmoid on the output and uses log loss,
+    ``loss="mse"`` keeps the output linear and uses ``0.5*(y - o)**2``. Several outputs add up their
+    losses. Weights come from ``init`` with ``numpy.random.default_rng(seed)``, rounded to 4
+    decimals; biases start at 0.
+
+    Args:
+        shape: ``"2-3-1"`` or ``[2, 3, 1]``.
+        activation: one of :data:`ACTIVATIONS` (hidden layers).
+        loss: ``"bce"`` or ``"mse"``.
+        init: one of :data:`INITS`.
+        seed: the seed of the weights.
+        command: the command line shown in the header (default: the equivalent ``graphtrace mlp``).
+
+    Raises:
+        UsageError: a bad shape, activation, loss or init.
+
+    Example:
+        >>> text = mlp_script([1, 1], init="zeros")
+        >>> print(text.split("# output layer")[1].strip())  # doctest: +NORMALIZE_WHITESPACE
+        1: 1 sigmoid unit, log loss
+        w1_1_1: param = 0.0
+        b1_1: param = 0.0
+        z1_1 = w1_1_1*x1 + b1_1
+        o = sigmoid(z1_1)
+        <BLANKLINE>
+        # target and loss
+        y: input = 1.0
+        L = -(y*log(o) + (1 - y)*log(1 - o))    # log loss (binary cross-entropy)
+    """
+    sizes = parse_shape(shape)
+    if activation not in ACTIVATIONS:
+        raise UsageError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
+    if loss not in LOSSES:
+        raise UsageError(f"unknown loss '{loss}'; choose one of {', '.join(LOSSES)}")
+    if init not in INITS:
+        raise UsageError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    shape_text = "-".join(map(str, sizes))
+    if command is None:
+        command = f"graphtrace mlp {shape_text} --activation {activation} --loss {loss} --init {init} --seed {seed}"
+    n_layers = len(sizes) - 1
+    outputs = sizes[-1]
+    out_act = "sigmoid" if loss == "bce" else "identity"
+    loss_text = "log loss (binary cross-entropy)" if loss == "bce" else "squared error 0.5*(y - o)**2"
+    lines = [
+        f"# Made by: {command}",
+        f"# A {shape_text} multilayer perceptron (course §3, §6): {_count(sizes[0], 'input')}, "
+        + (f"{_count(n_layers - 1, 'hidden layer')} of {activation} neurons, " if n_layers > 1 else "no hidden layer, ")
+        + f"{_count(outputs, out_act + ' output')}, {loss_text}.",
+        "# Names: w{l}_{i}_{j} = weight of layer l from unit i of layer l-1 to neuron j; b{l}_{j} = bias;",
+        "#        z{l}_{j} = weighted sum; h{l}_{j} = activation; o = output; y = target; L = loss.",
+        "# Units count from 1, like the inputs x1, x2, ...",
+        "",
+        "# inputs (layer 0): one sample; `graphtrace train` feeds the data set's columns instead",
+    ]
+    prev = []
+    for i in range(1, sizes[0] + 1):
+        value = (-0.5) ** (i - 1)  # a sample point that makes every input gradient non-zero
+        lines.append(f"x{i}: input = {_num(value)}")
+        prev.append(f"x{i}")
+    params = _init_values(sizes, init, seed)
+    out_names = ["o"] if outputs == 1 else [f"o_{k}" for k in range(1, outputs + 1)]
+    for layer, (w, b) in enumerate(params, start=1):
+        last = layer == n_layers
+        act = out_act if last else activation
+        n = w.shape[1]
+        lines.append("")
+        if last:
+            what = "log loss" if loss == "bce" else "squared error"
+            lines.append(f"# output layer {layer}: {n} {act} unit{'s' if n > 1 else ''}, {what}")
+        else:
+            lines.append(f"# hidden layer {layer}: {n} {act} neuron{'s' if n > 1 else ''}")
+        current = []
+        for j in range(1, n + 1):
+            if j > 1:
+                lines.append("")
+            for i in range(1, len(prev) + 1):
+                lines.append(f"w{layer}_{i}_{j}: param = {_num(w[i - 1, j - 1])}")
+            lines.append(f"b{layer}_{j}: param = {_num(b[j - 1])}")
+            terms = " + ".join(f"w{layer}_{i}_{j}*{u}" for i, u in enumerate(prev, start=1))
+            lines.append(f"z{layer}_{j} = {terms} + b{layer}_{j}")
+            name = out_names[j - 1] if last else f"h{layer}_{j}"
+            if act == "identity":
+                lines.append(f"{name} = z{layer}_{j}    # identity activation: no nonlinearity")
+            else:
+                lines.append(f"{name} = {act}(z{layer}_{j})")
+            current.append(name)
+        prev = current
+    lines.append("")
+    lines.append("# target and loss")
+    targets = ["y"] if outputs == 1 else [f"y_{k}" for k in range(1, outputs + 1)]
+    for t in targets:
+        lines.append(f"{t}: input = 1.0")
+    for k, (t, o) in enumerate(zip(targets, out_names, strict=True), start=1):
+        name = "L" if outputs == 1 else f"L_{k}"
+        if loss == "bce":
+            lines.append(f"{name} = -({t}*log({o}) + (1 - {t})*log(1 - {o}))    # log loss (binary cross-entropy)")
+        else:
+            lines.append(f"{name} = 0.5*({t} - {o})**2    # squared error")
+    if outputs > 1:
+        lines.append("L = " + " + ".join(f"L_{k}" for k in range(1, outputs + 1)) + "    # the total loss")
+    return "\n".join(lines) + "\n"
+
+
+def mlp(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = "bce",
+        init: str = "random", seed: int = 0, name: str | None = None) -> Graph:
+    """An MLP as a :class:`~graphtrace.Graph`: :func:`mlp_script` parsed, then annotated.
+
+    Example:
+        >>> g = mlp([2, 3, 1], seed=0)
+        >>> g.output, len(g.params), g.inputs
+        ('L', 13, ['x1', 'x2', 'y'])
+        >>> g.nx.nodes["w1_2_3"]["layer"], g.nx.nodes["w1_2_3"]["neuron"], g.nx.nodes["h1_3"]["role"]
+        (1, 3, 'act')
+    """
+    sizes = parse_shape(shape)
+    text = mlp_script(sizes, activation=activation, loss=loss, init=init, seed=seed)
+    g = parse(text, name=name or f"mlp-{'-'.join(map(str, sizes))}.gt")
+    annotate_mlp(g)
+    return g
+
+
+_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"w(\d+)_(\d+)_(\d+)"), "weight"),
+    (re.compile(r"b(\d+)_(\d+)"), "bias"),
+    (re.compile(r"z(\d+)_(\d+)"), "sum"),
+    (re.compile(r"h(\d+)_(\d+)"), "act"),
+)
+
+
+def annotate_mlp(graph: Graph) -> bool:
+    """Set ``layer``, ``neuron`` and ``role`` node attributes from the MLP naming scheme.
+
+    Named nodes get all three (weights and biases take the layer and neuron they feed); unnamed
+    nodes (the products and partial sums inside ``z{l}_{j} = ...``) get the layer and neuron of
+    the named node on the same script line, so a drawing can box each neuron. The output layer is
+    the largest layer number; ``o``/``o_k`` are its activations, ``y``/``y_k`` its targets and
+    ``L``/``L_k`` its loss. Returns whether the graph follows the scheme (it has at least one
+    ``w{l}_{i}_{j}`` weight); otherwise nothing is set.
+
+    Example:
+        >>> from graphtrace import parse
+        >>> g = parse("x1: input = 1\\nw1_1_1: param = 2\\nz1_1 = w1_1_1*x1\\no = sigmoid(z1_1)")
+        >>> annotate_mlp(g), g.nx.nodes["o"]["layer"], g.nx.nodes["x1"]["role"]
+        (True, 1, 'input')
+    """
+    nodes = graph.nx.nodes
+    found: dict[Any, tuple[int | None, int | None, str]] = {}
+    for v in graph.names:
+        s = str(v)
+        for pattern, role in _NAME_PATTERNS:
+            m = pattern.fullmatch(s)
+            if m:
+                layer = int(m.group(1))
+                neuron = int(m.group(m.lastindex or 2))
+                found[v] = (layer, neuron, role)
+                break
+    if not any(role == "weight" for _, _, role in found.values()):
+        return False
+    out_layer = max(layer for layer, _, _ in found.values() if layer is not None)
+    for v in graph.names:
+        s = str(v)
+        kind = nodes[v].get("kind")
+        if v in found:
+            continue
+        if (m := re.fullmatch(r"x(\d+)", s)) and kind == "input":
+            found[v] = (0, int(m.group(1)), "input")
+        elif s == "o" or re.fullmatch(r"o_(\d+)", s):
+            found[v] = (out_layer, int(s[2:]) if "_" in s else 1, "act")
+        elif (s == "y" or re.fullmatch(r"y_(\d+)", s)) and kind == "input":
+            found[v] = (out_layer, int(s[2:]) if "_" in s else 1, "target")
+        elif s == "L" or re.fullmatch(r"L_(\d+)", s):
+            found[v] = (out_layer, int(s[2:]) if "_" in s else None, "loss")
+    by_line: dict[int, tuple[int | None, int | None]] = {}
+    for v, (layer_of, neuron_of, role) in found.items():
+        if not role:
+            continue
+        d = nodes[v]
+        d["layer"] = layer_of
+        if neuron_of is not None:
+            d["neuron"] = neuron_of
+        d["role"] = role
+        if d.get("kind") == "op" and d.get("line") is not None:
+            by_line[d["line"]] = (layer_of, neuron_of)
+    for _, d in graph.nx.nodes(data=True):
+        if d.get("named") or d.get("line") not in by_line:
+            continue
+        line_layer, line_neuron = by_line[d["line"]]
+        d["layer"] = line_layer
+        if line_neuron is not None:
+            d["neuron"] = line_neuron
+    return True
+
+
+def _value_of(graph: Graph, name: str, values: Mapping[Any, Any] | None) -> float:
+    if values is not None and name in values:
+        return float(values[name])
+    return float(graph.nx.nodes[name]["value"])
+
+
+def layer_weights(graph: Graph, values: Mapping[Any, Any] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The weights of a network named like :func:`mlp`'s: per layer ``(W, b)``, ``W[i-1, j-1] = w{l}_{i}_{j}``.
+
+    ``values`` (e.g. trained params) override the values in the graph.
+
+    Raises:
+        GraphError: the graph has no ``w1_..`` weights, or a layer misses a weight or bias.
+
+    Example:
+        >>> [w.shape for w, b in layer_weights(mlp([2, 3, 1]))]
+        [(2, 3), (3, 1)]
+    """
+    weights: dict[tuple[int, int, int], str] = {}
+    biases: dict[tuple[int, int], str] = {}
+    for v in graph.params:
+        s = str(v)
+        if m := re.fullmatch(r"w(\d+)_(\d+)_(\d+)", s):
+            weights[(int(m.group(1)), int(m.group(2)), int(m.group(3)))] = s
+        elif m := re.fullmatch(r"b(\d+)_(\d+)", s):
+            biases[(int(m.group(1)), int(m.group(2)))] = s
+    if not weights:
+        raise GraphError(f"{graph.name} has no weights named w{{layer}}_{{input}}_{{neuron}} (is it made by `graphtrace mlp`?)")
+    out = []
+    n_layers = max(k[0] for k in weights)
+    for layer in range(1, n_layers + 1):
+        keys = [k for k in weights if k[0] == layer]
+        if not keys:
+            raise GraphError(f"{graph.name}: layer {layer} has no weights")
+        fan_in = max(k[1] for k in keys)
+        fan_out = max(k[2] for k in keys)
+        w = np.zeros((fan_in, fan_out))
+        b = np.zeros(fan_out)
+        for i in range(1, fan_in + 1):
+            for j in range(1, fan_out + 1):
+                name = weights.get((layer, i, j))
+                if name is None:
+                    raise GraphError(f"{graph.name}: missing weight w{layer}_{i}_{j}")
+                w[i - 1, j - 1] = _value_of(graph, name, values)
+        for j in range(1, fan_out + 1):
+            name = biases.get((layer, j))
+            if name is None:
+                raise GraphError(f"{graph.name}: missing bias b{layer}_{j}")
+            b[j - 1] = _value_of(graph, name, values)
+        out.append((w, b))
+    return out
+
+
+@dataclass(frozen=True)
+class LinearModel:
+    """One linear layer ``z = x @ weights + bias`` (``weights`` shape (inputs, outputs))."""
+
+    weights: np.ndarray
+    bias: np.ndarray
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        """The pre-activation outputs for samples ``x`` of shape (n, inputs)."""
+        return np.asarray(x, dtype=float) @ self.weights + self.bias
+
+
+def collapse_linear(graph: Graph, values: Mapping[Any, Any] | None = None) -> LinearModel:
+    """Multiply out a network whose hidden activations are all identity (course §5).
+
+    ``z_out = ((x W1 + b1) W2 + b2) ... = x (W1 W2 ...) + (b1 W2 ... + b2 ...)``: one linear model
+    however many layers. The network's output is its output activation (sigmoid for bce, identity
+    for mse) of this ``z_out``.
+
+    Raises:
+        GraphError: a hidden activation is not the identity (``h{l}_{j} = z{l}_{j}``).
+
+    Example:
+        >>> g = mlp([2, 3, 1], activation="identity", loss="mse", seed=1)
+        >>> model = collapse_linear(g)
+        >>> x = {"x1": 0.5, "x2": -1.0}
+        >>> bool(abs(model([[0.5, -1.0]])[0, 0] - g.forward(x).values["o"]) < 1e-12)
+        True
+    """
+    layers = layer_weights(graph, values)
+    for v, d in graph.nx.nodes(data=True):
+        if re.fullmatch(r"h\d+_\d+", str(v)) and d.get("kind") == "op" and d.get("op") != "identity":
+            raise GraphError(f"{graph.name}: hidden unit '{v}' applies {d.get('op')}, not the identity; "
+                             "only linear layers collapse into one")
+    w_total = np.eye(layers[0][0].shape[0])
+    b_total = np.zeros(layers[0][0].shape[0])
+    for w, b in layers:
+        w_total = w_total @ w
+        b_total = b_total @ w + b
+    return LinearModel(w_total, b_total)
