@@ -9,15 +9,18 @@ marked and compared only between path sum and backprop.
 
 from __future__ import annotations
 
-__all__ = ["numeric_gradient", "step_size", "relative_error", "near_kink", "GradientEntry", "CheckReport"]
+__all__ = ["numeric_gradient", "numeric_gradients", "gradient_entries", "step_size", "relative_error",
+           "near_kink", "GradientEntry", "CheckReport"]
 
-from collections.abc import Mapping
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
+from .errors import UsageError
 from .evaluate import Forward, evaluate
 from .graph import operands
 from .ops import OPS
@@ -27,7 +30,7 @@ def step_size(x: float) -> float:
     """The central-difference step for a value x: about ε^(1/3)·max(1, |x|), balancing truncation
     error (h²) against rounding error (ε/h).
 
-    >>> step_size(0.0), step_size(100.0)
+    >>> step_size(0.0), round(step_size(100.0), 12)
     (6e-06, 0.0006)
     """
     return 6e-6 * max(1.0, abs(float(x)))
@@ -36,15 +39,17 @@ def step_size(x: float) -> float:
 def relative_error(a: float, b: float) -> float:
     """|a − b| / max(|a|, |b|, 1e-12), the house definition.
 
-    >>> relative_error(1.0, 1.1) == 0.1 / 1.1
+    >>> relative_error(1.0, 1.1) == abs(1.0 - 1.1) / 1.1
     True
     """
     return abs(a - b) / max(abs(a), abs(b), 1e-12)
 
 
 def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
-                     values: Mapping[Any, Any] | None = None, *, h: float | None = None) -> float:
+                     values: Mapping[Any, Any] | None = None, *, h: float | None = None) -> float | None:
     """∂output/∂wrt by a central difference (f(x+h) − f(x−h)) / 2h, from forward values only.
+
+    None when no step gives a finite difference (the output is not finite around ``wrt``).
 
     >>> from graphtrace import parse
     >>> from graphtrace.evaluate import evaluate
@@ -55,17 +60,104 @@ def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
     x = float(forward.values[wrt])
     h = step_size(x) if h is None else h
     kind = g.nodes[wrt].get("kind")
-    outs = []
-    for sign in (1.0, -1.0):
-        if kind == "op":
-            f = evaluate(g, values, output=forward.output, with_locals=False, overrides={wrt: x + sign * h},
-                         check=False)
-        else:
-            merged = dict(values or {})
-            merged[wrt] = x + sign * h
-            f = evaluate(g, merged, output=forward.output, with_locals=False, check=False)
-        outs.append(float(f.values[forward.output]))
-    return (outs[0] - outs[1]) / (2.0 * h)
+    # A step can leave the domain (log or sqrt just above 0) or overflow (exp near 709): then come
+    # closer, halving h; if no step gives a finite difference there is no numeric answer (None).
+    for _ in range(64):
+        outs = []
+        for sign in (1.0, -1.0):
+            if kind == "op":
+                f = evaluate(g, values, output=forward.output, with_locals=False,
+                             overrides={wrt: x + sign * h}, check=False)
+            else:
+                merged = dict(values or {})
+                merged[wrt] = x + sign * h
+                f = evaluate(g, merged, output=forward.output, with_locals=False, check=False)
+            outs.append(float(f.values[forward.output]))
+        d = (outs[0] - outs[1]) / (2.0 * h)
+        if math.isfinite(d):
+            return d
+        h = min(h, 1e-4 * abs(x)) / 2.0 if x != 0 else h / 2.0
+    return None
+
+
+def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
+                      values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> dict[Any, float]:
+    """:func:`numeric_gradient` for many nodes at once: every perturbed run is a column of one
+    batched forward pass of the compiled engine (chunked to ``limit`` bytes), same steps, same result.
+
+    >>> from graphtrace import parse
+    >>> from graphtrace.evaluate import evaluate
+    >>> g = parse("x: input = 3\\nw: param = 2\\ny = w*x*x").nx
+    >>> {k: round(v, 6) for k, v in numeric_gradients(g, ["x", "w"], evaluate(g)).items()}
+    {'x': 12.0, 'w': 9.0}
+    """
+    from .engine import compile_graph
+
+    wrt = list(wrt)
+    if not wrt:
+        return {}
+    prog = compile_graph(g)
+    # A batch, or a long thin chain (engine.WIDE): one node at a time.
+    if not prog.wide or any(np.ndim(x) != 0 for x in forward.values.values()):
+        return {w: numeric_gradient(g, w, forward, values) for w in wrt}
+    base = np.fromiter((forward.values[v] for v in prog.order), dtype=float, count=prog.n_nodes)[:, None]
+    rows = [prog.row(w) for w in wrt]
+    steps = [step_size(base[r, 0]) for r in rows]
+    outs = prog.perturbed_outputs(base, rows, steps, forward.output, limit=limit)
+    result = {w: float((outs[k, 0] - outs[k, 1]) / (2.0 * steps[k])) for k, w in enumerate(wrt)}
+    for w, d in result.items():
+        if not math.isfinite(d):  # the step left the domain or overflowed: retry it alone, closer
+            result[w] = numeric_gradient(g, w, forward, values)  # type: ignore[assignment]
+    return result
+
+
+def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, Any], wrt: Sequence[Any],
+                     values: Mapping[Any, Any] | None = None, *, numeric: bool = True) -> dict[Any, GradientEntry]:
+    """The three-way entry of every node in ``wrt``, with the path sums, path counts and kinks of
+    all of them computed as columns of batched forward sweeps over the compiled graph.
+
+    The path sums stay a forward dynamic program from each node (never backprop's sweep); nodes
+    that no input or param feeds, and batched values, take the per-node functions of ``paths``.
+    """
+    from . import paths as _paths
+    from .engine import compile_graph
+
+    output = forward.output
+    prog = compile_graph(g)
+    wrt = list(wrt)
+    run = getattr(forward, "run", None)
+    scalar = all(np.ndim(x) == 0 for x in forward.values.values())
+    fast = [w for w in wrt if scalar and run is not None and run.L is not None and prog.live[prog.row(w)]]
+    chosen = set(fast)
+    slow = [w for w in wrt if w not in chosen]
+    sums: dict[Any, float] = {}
+    counts: dict[Any, int] = {}
+    kinks: dict[Any, list[Any]] = {}
+    if fast:
+        assert run is not None and run.L is not None
+        rows = [prog.row(w) for w in fast]
+        s_list, c_list, chains, ends = prog.path_totals(run.L, rows, output)
+        sums, counts = dict(zip(fast, s_list, strict=True)), dict(zip(fast, c_list, strict=True))
+        anc = prog.ancestors(output)
+        near = near_kink(g, forward, [v for v in prog.order if anc[prog.index[v]]])
+        near_rows = [prog.index[v] for v in near]
+        distinct = sorted({e for e in ends if e >= 0})
+        hits = prog.reach(distinct, near_rows) if near else None
+        at = {e: i for i, e in enumerate(distinct)}
+        for k, w in enumerate(fast):
+            found: set[int] = set()
+            if near and ends[k] >= 0:
+                found = set(chains[k]) & set(near_rows)
+                assert hits is not None
+                found |= {r for r, hit in zip(near_rows, hits[at[ends[k]]], strict=True) if hit}
+            kinks[w] = [v for v, r in zip(near, near_rows, strict=True) if r in found]
+    for w in slow:
+        sums[w] = float(_paths.sum_over_paths(g, forward, w, output))
+        counts[w] = _paths.count_paths(g, w, output, forward.order)
+        kinks[w] = near_kink(g, forward, _paths.between(g, forward.order, w, output))
+    numbers = numeric_gradients(g, wrt, forward, values) if numeric else {}
+    return {w: GradientEntry(name=w, paths=float(sums[w]), backprop=float(grads[w]),
+                             numeric=numbers.get(w), n_paths=counts[w], kinks=kinks[w]) for w in wrt}
 
 
 def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-4) -> list[Any]:
@@ -123,6 +215,11 @@ class CheckReport:
     entries: dict[Any, GradientEntry]
     tol: float
     forward: Forward | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # a NaN tolerance would make every comparison false and break strict JSON
+        if not (math.isfinite(self.tol) and self.tol >= 0):
+            raise UsageError(f"the tolerance (--tol) must be a finite number ≥ 0, got {self.tol}")
 
     @property
     def max_abs_error(self) -> float:

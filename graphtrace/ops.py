@@ -92,7 +92,9 @@ _REGISTRY: tuple[Op, ...] = (
     Op("mul", 2, "×", lambda a, b: a * b,
        (lambda o, a, b: b, lambda o, a, b: a),
        ("{1}", "{0}"), "{0}·{1}"),
-    Op("div", 2, "÷", lambda a, b: a / b,
+    # np.divide, not `/`: on Python floats `/` raises ZeroDivisionError where numpy gives ±inf/nan,
+    # which the evaluator then reports as a domain error with the node's location.
+    Op("div", 2, "÷", lambda a, b: np.divide(a, b),
        (lambda o, a, b: 1.0 / b,
         lambda o, a, b: -o / b),
        ("1/{1}", "−{0}/{1}²"), "{0}/{1}",

@@ -1,0 +1,847 @@
+"""The compiled engine: a computation graph as flat arrays, evaluated level by level with numpy.
+
+:func:`compile_graph` turns the networkx graph into a :class:`Program` once (cached on the graph and
+rebuilt when its ``version`` changes): the topological order, every node's row, the operand rows of
+every op, grouped into levels (level = 1 + the highest level of the operands) and, within a level,
+into one group per op. Forward runs one vectorized registry call per (level, op) group over a value
+matrix ``V`` of shape (nodes, batch); the local derivatives fill a matrix ``Lc`` of shape
+(edges, batch) from the registry's partials; backward sweeps the levels in reverse and scatters
+``G[head] · local`` into the operands' rows. Every value carries a batch dimension, so a per-sample
+graph is evaluated on N samples at once, and finite differences and path sums for many nodes run
+as columns of one batched pass.
+
+Invariants: rows are positions in the topological order; edges are numbered level by level, then
+group by group, then slot by slot, so every level's edges are one contiguous slice of ``Lc``; the
+op registry (:mod:`graphtrace.ops`) stays the only place that knows any op's maths. Results equal
+the plain evaluator (:mod:`graphtrace.evaluate`, :mod:`graphtrace.backprop`) to rounding.
+"""
+
+from __future__ import annotations
+
+__all__ = ["Program", "Run", "CompiledForward", "compile_graph", "compiled_forward", "count_paths",
+           "sum_over_paths", "top_paths", "CHUNK_BYTES"]
+
+import operator
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from .errors import GraphError
+from .evaluate import Forward, nonfinite_error
+from .graph import topological_order
+from .ops import OPS, Op
+
+CHUNK_BYTES = 64 * 2**20
+"""Memory bound of one batched pass of finite differences or path sums (value matrix size)."""
+
+WIDE = 4
+"""Average nodes per (level, op) group from which the engine beats the plain evaluator."""
+
+_VALUE = operator.itemgetter("value")
+_EXACT = 2.0**53  # float64 holds every integer below this exactly
+
+
+class _Group:
+    """The nodes of one level that apply one op: their rows, operand rows, and first edge.
+
+    Edges of slot j are ``edge0 + j*k ... edge0 + (j+1)*k - 1`` (k = the group's size). Plain
+    classes with __slots__ rather than dataclasses: they import faster (start-up time counts).
+    """
+
+    __slots__ = ("op", "nodes", "args", "edge0")
+
+    def __init__(self, op: Op, nodes: np.ndarray, args: tuple[np.ndarray, ...], edge0: int):
+        self.op = op
+        self.nodes = nodes  # (k,) rows, ascending
+        self.args = args  # one (k,) operand-row array per slot
+        self.edge0 = edge0
+
+    @property
+    def size(self) -> int:
+        return len(self.nodes)
+
+
+class _Level:
+    __slots__ = ("groups", "edge0", "edge1")
+
+    def __init__(self, groups: list[_Group], edge0: int, edge1: int):
+        self.groups = groups
+        self.edge0 = edge0
+        self.edge1 = edge1
+
+
+class _Scatter:
+    """Adds rows of a contribution matrix into G at (possibly repeated) target rows."""
+
+    __slots__ = ("targets", "perm", "uniq", "starts")
+
+    def __init__(self, targets: np.ndarray, perm: np.ndarray | None = None, uniq: np.ndarray | None = None,
+                 starts: np.ndarray | None = None):
+        self.targets = targets
+        self.perm = perm  # None: targets are unique, a plain fancy add works
+        self.uniq = uniq
+        self.starts = starts
+
+    @classmethod
+    def plan(cls, targets: np.ndarray) -> _Scatter:
+        perm = np.argsort(targets, kind="stable")
+        ts = targets[perm]
+        if ts.size == 0 or bool(np.all(ts[1:] != ts[:-1])):
+            return cls(targets)
+        starts = np.flatnonzero(np.concatenate(([True], ts[1:] != ts[:-1])))
+        return cls(targets, perm, ts[starts], starts)
+
+    def add(self, G: np.ndarray, C: np.ndarray) -> None:
+        if self.perm is None:
+            G[self.targets] += C
+        else:
+            G[self.uniq] += np.add.reduceat(C[self.perm], self.starts, axis=0)
+
+
+class _BackLevel:
+    """One level of a backward plan: which edges carry gradient, and where it goes."""
+
+    __slots__ = ("edges", "heads", "scatter")
+
+    def __init__(self, edges: slice | np.ndarray, heads: np.ndarray, scatter: _Scatter):
+        self.edges = edges
+        self.heads = heads
+        self.scatter = scatter
+
+
+class Program:
+    """A computation graph compiled to arrays; see the module docstring.
+
+    Attributes:
+        graph: the networkx graph it was compiled from.
+        version: the graph's ``version`` at compile time (None for a plain networkx graph).
+        order: the topological order; ``index[node]`` is the node's row.
+        n_nodes, n_edges: sizes.
+        level: (n_nodes,) level of every row (0 for leaves).
+        leaves: rows of the inputs, params and constants.
+        tail, head, slot: (n_edges,) arrays describing every edge.
+        live: (n_nodes,) True where a node depends on an input or param (or is one).
+
+    >>> from graphtrace import parse
+    >>> p = compile_graph(parse("x: input = 3\\ny = x*x + 1").nx)
+    >>> r = p.forward_backward({"x": [1.0, 2.0]})
+    >>> r.value("y").tolist(), r.grad("x").tolist()
+    ([2.0, 5.0], [2.0, 4.0])
+    """
+
+    def __init__(self, g: nx.MultiDiGraph):
+        self.graph = g
+        self.version = getattr(g, "version", None)
+        order = topological_order(g)
+        self.order = order
+        index = {v: i for i, v in enumerate(order)}
+        self.index = index
+        n = len(order)
+        self.n_nodes = n
+        nodes = g._node  # the raw dicts behind g.nodes and g.pred: views cost ~1 µs a lookup
+        pred = g._pred
+        lv = [0] * n
+        alive = [False] * n  # depends on an input or param (or is one)
+        op_rows: list[int] = []
+        op_codes: list[int] = []
+        arg0: list[int] = []
+        arg1: list[int] = []
+        leaves: list[int] = []
+        names = sorted(OPS)  # op codes: positions in the sorted registry names (stable)
+        code = {name: c for c, name in enumerate(names)}
+        for i, v in enumerate(order):
+            d = nodes[v]
+            if d.get("kind") != "op":
+                leaves.append(i)
+                alive[i] = d.get("kind") in ("input", "param")
+                continue
+            op = OPS[d["op"]]
+            rows = [-1] * op.arity
+            for u, keys in pred[v].items():  # edge keys are argument slots
+                for key in keys:
+                    if not (isinstance(key, int) and 0 <= key < op.arity and rows[key] < 0):
+                        raise GraphError(f"node '{v}' ({op.name}): bad operand slot {key!r}")
+                    rows[key] = index[u]
+            if -1 in rows:
+                raise GraphError(f"node '{v}' ({op.name}) has a missing operand, expected {op.arity}")
+            if op.arity > 2:
+                raise GraphError(f"node '{v}': ops of more than two operands are not compiled")
+            lv[i] = 1 + max(lv[r] for r in rows)
+            alive[i] = any(alive[r] for r in rows)
+            op_rows.append(i)
+            op_codes.append(code[op.name])
+            arg0.append(rows[0])
+            arg1.append(rows[1] if op.arity == 2 else -1)
+        level = np.asarray(lv, dtype=np.int64)
+        self.level = level
+        self.live = np.asarray(alive, dtype=bool)
+        self.leaves = np.asarray(leaves, dtype=np.int64)
+        self.leaf_nodes = [order[i] for i in leaves]
+        self._leaf_attrs = [nodes[v] for v in self.leaf_nodes]  # read at every pass: values may change
+        self.n_levels = int(level.max()) + 1 if n else 1
+
+        # Group op rows by (level, op), rows ascending inside a group; every group is a slice of
+        # the sorted arrays, so building a group costs no copy.
+        rows_arr = np.asarray(op_rows, dtype=np.int64)
+        codes = np.asarray(op_codes, dtype=np.int64)
+        a0 = np.asarray(arg0, dtype=np.int64)
+        a1 = np.asarray(arg1, dtype=np.int64)
+        lev_of = level[rows_arr]
+        sort = np.lexsort((rows_arr, codes, lev_of))
+        rows_s, codes_s, lev_s, a0_s, a1_s = rows_arr[sort], codes[sort], lev_of[sort], a0[sort], a1[sort]
+        m = len(sort)
+        cut = np.flatnonzero((np.diff(lev_s) != 0) | (np.diff(codes_s) != 0)) + 1 if m else sort
+        bounds = np.concatenate(([0], cut, [m])).tolist() if m else [0]
+        self.levels: list[_Level] = [_Level([], 0, 0) for _ in range(self.n_levels)]
+        arities = [OPS[name].arity for name in names]
+        sizes = np.diff(bounds) if m else np.zeros(0, dtype=np.int64)
+        gcodes = codes_s[bounds[:-1]].tolist() if m else []
+        glevels = lev_s[bounds[:-1]].tolist() if m else []
+        n_edges = int(sum(arities[c] * int(k) for c, k in zip(gcodes, sizes.tolist(), strict=True)))
+        tail = np.empty(n_edges, dtype=np.int64)
+        head = np.empty(n_edges, dtype=np.int64)
+        slot = np.empty(n_edges, dtype=np.int64)
+        e = 0
+        for gi, (c, li) in enumerate(zip(gcodes, glevels, strict=True)):
+            lo, hi = bounds[gi], bounds[gi + 1]
+            k = hi - lo
+            op = OPS[names[c]]
+            grp_rows = rows_s[lo:hi]
+            args = (a0_s[lo:hi],) if op.arity == 1 else (a0_s[lo:hi], a1_s[lo:hi])
+            lvl = self.levels[li]
+            if not lvl.groups:
+                lvl.edge0 = e
+            lvl.groups.append(_Group(op, grp_rows, args, e))
+            for j, a in enumerate(args):
+                tail[e:e + k] = a
+                head[e:e + k] = grp_rows
+                slot[e:e + k] = j
+                e += k
+            lvl.edge1 = e
+        self.tail, self.head, self.slot = tail, head, slot
+        self.n_edges = e
+        # The plain evaluator's edge order (head in topological order, then slot): for errors.
+        self.edge_rank = np.argsort(np.lexsort((self.slot, self.head)), kind="stable")
+        self._plans: dict[int, list[_BackLevel]] = {}
+        self.n_groups = len(gcodes)
+        # Each (level, op) group costs a few numpy calls (~5 µs each) whatever its size, so on long
+        # thin chains (a few nodes per group) a plain Python loop (~1 µs a node) is faster.
+        self.wide = self.n_groups == 0 or len(op_rows) >= WIDE * self.n_groups
+
+    # ---- structure ----------------------------------------------------------------------------
+    def row(self, name: Any) -> int:
+        """The row of node ``name``."""
+        try:
+            return self.index[name]
+        except KeyError:
+            raise GraphError(f"'{name}' is not a node of the graph") from None
+
+    def ancestors(self, output: Any) -> np.ndarray:
+        """(n_nodes,) mask of ``output`` and every node it depends on."""
+        anc = np.zeros(self.n_nodes, dtype=bool)
+        anc[self.row(output)] = True
+        if not self.wide:
+            anc[[self.index[v] for v in nx.ancestors(self.graph, output)]] = True
+            return anc
+        for lvl in reversed(self.levels[1:]):
+            for grp in lvl.groups:
+                m = anc[grp.nodes]
+                if m.any():
+                    for a in grp.args:
+                        anc[a[m]] = True
+        return anc
+
+    def descendants(self, rows: Sequence[int]) -> np.ndarray:
+        """(n_nodes,) mask of ``rows`` and every node that depends on one of them."""
+        down = np.zeros(self.n_nodes, dtype=bool)
+        down[list(rows)] = True
+        lo = min((int(self.level[r]) for r in rows), default=self.n_levels)
+        for lvl in self.levels[max(lo, 1):]:
+            for grp in lvl.groups:
+                hit = np.zeros(grp.size, dtype=bool)
+                for a in grp.args:
+                    hit |= down[a]
+                down[grp.nodes] |= hit
+        return down
+
+    def _plan(self, output: Any) -> list[_BackLevel]:
+        """The backward plan for ``output``: only edges whose head the output depends on."""
+        out = self.row(output)
+        if out in self._plans:
+            return self._plans[out]
+        anc = self.ancestors(output)
+        plan = []
+        for lvl in reversed(self.levels[1:]):
+            if lvl.edge1 == lvl.edge0:
+                continue
+            heads = self.head[lvl.edge0:lvl.edge1]
+            keep = anc[heads]
+            if keep.all():
+                edges: slice | np.ndarray = slice(lvl.edge0, lvl.edge1)
+                tails = self.tail[lvl.edge0:lvl.edge1]
+            elif keep.any():
+                edges = lvl.edge0 + np.flatnonzero(keep)
+                heads = self.head[edges]
+                tails = self.tail[edges]
+            else:
+                continue
+            plan.append(_BackLevel(edges, heads, _Scatter.plan(tails)))
+        self._plans[out] = plan
+        return plan
+
+    # ---- values -------------------------------------------------------------------------------
+    def initial(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None) -> tuple[np.ndarray, bool]:
+        """The value matrix with the leaves filled in (graph values, overridden by ``values``).
+
+        Returns ``(V, scalar)``; ``scalar`` is True when no value has a batch dimension.
+        Raises GraphError for a name that is not an input, param or constant.
+        """
+        nodes = self.graph.nodes
+        defaults = np.array(list(map(_VALUE, self._leaf_attrs)), dtype=float)  # fromiter is 5× slower
+        given: list[tuple[int, np.ndarray]] = []
+        sizes = set()
+        for name, val in (values or {}).items():
+            kind = nodes[name].get("kind") if name in self.index else None
+            if kind not in ("input", "param", "const"):
+                what = "not a node of this graph" if kind is None else "computed, not an input or param"
+                raise GraphError(f"cannot set '{name}': it is {what}")
+            arr = np.asarray(val, dtype=float)
+            if arr.ndim > 1:
+                raise GraphError(f"the value of '{name}' must be a number or a 1-D batch, got shape {arr.shape}")
+            if arr.ndim == 1:
+                sizes.add(arr.shape[0])
+            given.append((self.index[name], arr))
+        if len(sizes) > 1:
+            raise GraphError(f"batched values have different lengths: {sorted(sizes)}")
+        scalar = batch is None and not sizes
+        b = batch if batch is not None else (sizes.pop() if sizes else 1)
+        V = np.empty((self.n_nodes, b))
+        V[self.leaves] = defaults[:, None]
+        for r, arr in given:
+            V[r] = arr
+        return V, scalar
+
+    def _run(self, V: np.ndarray, first_level: int = 1,
+             fixes: Mapping[int, tuple[np.ndarray, np.ndarray, np.ndarray]] | None = None) -> None:
+        """Fill V's op rows level by level from ``first_level`` (rows below stay as they are).
+
+        ``fixes[level] = (rows, cols, vals)`` overwrites entries right after that level is computed
+        (finite differences of intermediate nodes, seeds of path sums).
+        """
+        with np.errstate(all="ignore"):
+            for li in range(first_level, self.n_levels):
+                for grp in self.levels[li].groups:
+                    V[grp.nodes] = grp.op.forward(*[V[a] for a in grp.args])
+                if fixes and li in fixes:
+                    rows, cols, vals = fixes[li]
+                    V[rows, cols] = vals
+
+    def _check_values(self, V: np.ndarray, source_text: str | None, scalar: bool) -> None:
+        finite = np.isfinite(V).all(axis=1)
+        if finite.all():
+            return
+        bad = np.flatnonzero(~finite & (self.level > 0))
+        if bad.size == 0:
+            return
+        r = int(bad[0])
+        v = self.order[r]
+        args = [self._show(V[self.index[u]], scalar) for u in self._operands(v)]
+        raise nonfinite_error(self.graph, v, args, self._show(V[r], scalar), source_text=source_text)
+
+    def _operands(self, v: Any) -> list[Any]:
+        pairs = sorted((key, u) for u, keys in self.graph.pred[v].items() for key in keys)
+        return [u for _, u in pairs]
+
+    @staticmethod
+    def _show(row: np.ndarray, scalar: bool) -> Any:
+        return float(row[0]) if scalar else row
+
+    def locals_matrix(self, V: np.ndarray, *, check: bool = True, source_text: str | None = None,
+                      scalar: bool = False) -> np.ndarray:
+        """(n_edges, batch) local derivatives ∂head/∂tail from the registry's partials.
+
+        With ``check``, a non-finite local on an edge whose tail depends on an input or param
+        raises the plain evaluator's EvaluationError (the first such edge in its order).
+        """
+        L = np.empty((self.n_edges, V.shape[1]))
+        with np.errstate(all="ignore"):
+            for lvl in self.levels[1:]:
+                for grp in lvl.groups:
+                    args = [V[a] for a in grp.args]
+                    out = V[grp.nodes]
+                    k = grp.size
+                    for j, partial in enumerate(grp.op.partials):
+                        s = grp.edge0 + j * k
+                        L[s:s + k] = partial(out, *args)
+        if check:
+            finite = np.isfinite(L).all(axis=1)
+            if not finite.all():
+                bad = np.flatnonzero(~finite & self.live[self.tail])
+                if bad.size:
+                    e = int(bad[np.argmin(self.edge_rank[bad])])
+                    v = self.order[int(self.head[e])]
+                    args = [self._show(V[self.index[u]], scalar) for u in self._operands(v)]
+                    raise nonfinite_error(self.graph, v, args, self._show(L[e], scalar),
+                                          source_text=source_text, what="local")
+        return L
+
+    def backward_matrix(self, L: np.ndarray, output: Any) -> np.ndarray:
+        """(n_nodes, batch) ∂output/∂node by reverse accumulation over the local derivatives."""
+        G = np.zeros((self.n_nodes, L.shape[1]))
+        G[self.row(output)] = 1.0
+        with np.errstate(all="ignore"):
+            for bl in self._plan(output):
+                bl.scatter.add(G, G[bl.heads] * L[bl.edges])
+        return G
+
+    # ---- public passes ------------------------------------------------------------------------
+    def forward(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None,
+                check: bool = True, source_text: str | None = None) -> Run:
+        """Every node's value for ``values`` (numbers broadcast; 1-D arrays are a batch)."""
+        V, scalar = self.initial(values, batch=batch)
+        self._run(V)
+        if check:
+            self._check_values(V, source_text, scalar)
+        return Run(self, V, None, None, scalar, self.graph.graph.get("output"))
+
+    def forward_backward(self, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+                         batch: int | None = None, check: bool = True,
+                         source_text: str | None = None) -> Run:
+        """Values, local derivatives and ∂output/∂node for every node, batched."""
+        output = self.graph.graph.get("output") if output is None else output
+        run = self.forward(values, batch=batch, check=check, source_text=source_text)
+        run.output = output
+        run.L = self.locals_matrix(run.V, check=check, source_text=source_text, scalar=run.scalar)
+        run.G = self.backward_matrix(run.L, output)
+        return run
+
+    # ---- many columns at once -----------------------------------------------------------------
+    def _chunks(self, rows: Sequence[int], per: int, limit: int | None) -> list[list[int]]:
+        """Positions of ``rows`` split so that one chunk's matrix stays under the memory bound."""
+        cap = max(1, (limit or CHUNK_BYTES) // (8 * max(1, self.n_nodes) * per))
+        ranked = sorted(range(len(rows)), key=lambda k: (int(self.level[rows[k]]), k))
+        return [ranked[i:i + cap] for i in range(0, len(ranked), cap)]
+
+    def perturbed_outputs(self, base: np.ndarray, rows: Sequence[int], steps: Sequence[float], output: Any,
+                          *, limit: int | None = None) -> np.ndarray:
+        """Output values with node ``rows[k]`` shifted by ``+steps[k]`` and ``-steps[k]``.
+
+        ``base`` is a (n_nodes, 1) value matrix. Returns (len(rows), 2): column 0 the ``+`` run,
+        column 1 the ``-`` run. All runs are columns of batched forward passes, chunked by
+        ``limit`` bytes; a leaf is overwritten before the pass, an op node right after its level.
+        """
+        out = self.row(output)
+        result = np.empty((len(rows), 2))
+        chunks = self._chunks(rows, 2, limit)
+        buffer = np.empty((self.n_nodes, 2 * max((len(c) for c in chunks), default=0)))
+        for chunk in chunks:
+            c = len(chunk)
+            V = buffer[:, :2 * c]  # one buffer for every chunk: fresh pages cost more than the copy
+            V[:] = base
+            crow = np.asarray([rows[k] for k in chunk], dtype=np.int64)
+            h = np.asarray([steps[k] for k in chunk], dtype=float)
+            x = base[crow, 0]
+            cols = np.arange(2 * c)
+            prow = np.repeat(crow, 2)
+            pval = np.empty(2 * c)
+            pval[0::2] = x + h
+            pval[1::2] = x - h
+            fixes: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+            lev = self.level[prow]
+            leaf = lev == 0
+            V[prow[leaf], cols[leaf]] = pval[leaf]
+            for li in np.unique(lev[~leaf]):
+                m = lev == li
+                fixes[int(li)] = (prow[m], cols[m], pval[m])
+            start = self._first_consumer(prow[leaf])
+            if not leaf.all():
+                start = min(start, int(lev[~leaf].min()))
+            self._run(V, max(1, start), fixes)
+            result[chunk, 0] = V[out, 0::2]
+            result[chunk, 1] = V[out, 1::2]
+        return result
+
+    def _first_consumer(self, rows: np.ndarray) -> int:
+        """The lowest level of an op that uses one of the leaf ``rows``."""
+        if rows.size == 0:
+            return self.n_levels
+        mask = np.zeros(self.n_nodes, dtype=bool)
+        mask[rows] = True
+        hits = self.head[mask[self.tail]]
+        return int(self.level[hits].min()) if hits.size else self.n_levels
+
+    def tangents(self, L: np.ndarray | None, rows: Sequence[int], output: Any, *,
+                 limit: int | None = None) -> np.ndarray:
+        """Forward-mode path DP: for each ``rows[k]``, the sum over all its paths to ``output``.
+
+        Column k starts with 1 at ``rows[k]``; each node's entry is the sum, over its in-edges, of
+        the tail's entry times the edge's local (``L``, a (n_edges, 1) matrix), so the output's
+        entry is the sum over paths of the products of local derivatives: a forward sweep that
+        shares nothing with backprop. With ``L=None`` every local is 1 and the entries are path
+        counts (float64: exact while below 2^53; :meth:`path_totals` checks that).
+        """
+        out = self.row(output)
+        Lz = None
+        if L is not None:
+            # Non-finite locals only sit on edges out of constant-only subtrees (the evaluator
+            # refuses them elsewhere); no path from an input or param crosses them.
+            Lz = np.where(np.isfinite(L[:, 0]), L[:, 0], 0.0)[:, None]
+        result = np.zeros(len(rows))
+        for chunk in self._chunks(rows, 1, limit):
+            crow = np.asarray([rows[k] for k in chunk], dtype=np.int64)
+            result[chunk] = self._sweep(Lz, crow, out, float)
+        return result
+
+    def path_totals(self, L: np.ndarray, rows: Sequence[int], output: Any, *,
+                    limit: int | None = None) -> tuple[list[float], list[int], list[list[int]], list[int]]:
+        """Sum over paths and exact path count from every ``rows[k]`` to ``output``, all at once.
+
+        Paths from a node whose only out-edge (towards the output) is u→v are that edge followed by
+        the paths from v, so each node first walks its chain of single out-edges, multiplying the
+        locals forward, to the chain's end (a node with several out-edges, or the output); then one
+        batched forward DP (:meth:`tangents`) runs from the distinct chain ends only (in an MLP,
+        one column per neuron instead of one per weight). Sum = chain product × the end's sum;
+        count = the end's count (exact Python ints; integer arithmetic where float64 would not be).
+
+        Returns ``(sums, counts, chains, ends)``: ``chains[k]`` the rows walked (``rows[k]``
+        first), ``ends[k]`` the chain end's row, or -1 when no path leads to the output.
+        """
+        out = self.row(output)
+        anc = self.ancestors(output)
+        useful = np.flatnonzero(anc[self.head])
+        outdeg = np.bincount(self.tail[useful], minlength=self.n_nodes)
+        only = np.full(self.n_nodes, -1, dtype=np.int64)
+        only[self.tail[useful]] = useful  # the out-edge, where outdeg is 1
+        outdeg_l, only_l, head_l = outdeg.tolist(), only.tolist(), self.head.tolist()
+        loc = L[:, 0].tolist()
+        factors: list[float] = []
+        chains: list[list[int]] = []
+        ends: list[int] = []
+        for r in rows:
+            v, prod, chain = int(r), 1.0, [int(r)]
+            while v != out and outdeg_l[v] == 1:
+                e = only_l[v]
+                prod = prod * loc[e]
+                v = head_l[e]
+                chain.append(v)
+            reached = v == out or (outdeg_l[v] > 0 and bool(anc[v]))
+            factors.append(prod)
+            chains.append(chain)
+            ends.append(v if reached else -1)
+        distinct = sorted({e for e in ends if e >= 0})
+        at = {e: i for i, e in enumerate(distinct)}
+        end_sums = self.tangents(L, distinct, output, limit=limit)
+        end_counts = self.tangents(None, distinct, output, limit=limit)
+        exact: list[int]
+        if end_counts.size and float(end_counts.max()) >= _EXACT / 2:
+            exact = self._exact_counts(distinct, output)
+        else:
+            exact = [int(x) for x in end_counts.tolist()]
+        sums = [f * float(end_sums[at[e]]) if e >= 0 else 0.0 for f, e in zip(factors, ends, strict=True)]
+        counts = [exact[at[e]] if e >= 0 else 0 for e in ends]
+        return sums, counts, chains, ends
+
+    def best_paths(self, L: np.ndarray, wrt: Any, output: Any, top: int) -> list[tuple[list[int], float]]:
+        """The ``top`` paths from ``wrt`` to ``output`` by |product|, best first, as (edges, product).
+
+        The k-best dynamic program of :func:`graphtrace.paths.top_paths`, vectorized per (level,
+        op) group: every node keeps its ``top`` best partial paths (|product|, product and a
+        back-pointer); candidates are ranked by a stable sort, so ties keep the reference's order
+        (slot, then rank). Cost is about edges × top, whatever the number of paths.
+        """
+        w, out = self.row(wrt), self.row(output)
+        if top <= 0:
+            return []
+        keep = self.ancestors(output) & self.descendants([w])
+        if not keep[out]:
+            return []
+        n, K = self.n_nodes, top
+        A = np.full((n, K), -1.0)  # |product| of the entry; -1 marks no entry
+        P = np.zeros((n, K))
+        back_edge = np.full((n, K), -1, dtype=np.int64)
+        back_rank = np.zeros((n, K), dtype=np.int64)
+        A[w, 0] = P[w, 0] = 1.0
+        loc = L[:, 0]
+        with np.errstate(all="ignore"):
+            for li in range(int(self.level[w]) + 1, self.n_levels):
+                for grp in self.levels[li].groups:
+                    m = keep[grp.nodes]
+                    if not m.any():
+                        continue
+                    pos = np.flatnonzero(m)
+                    nodes = grp.nodes[pos]
+                    ca, cp, ce, cr = [], [], [], []
+                    for j, a in enumerate(grp.args):
+                        tails = a[pos]
+                        e = grp.edge0 + j * grp.size + pos
+                        f = loc[e][:, None]
+                        ta = A[tails]
+                        ca.append(np.where(ta >= 0, ta * np.abs(f), -1.0))
+                        cp.append(P[tails] * f)
+                        ce.append(np.broadcast_to(e[:, None], ta.shape))
+                        cr.append(np.broadcast_to(np.arange(K), ta.shape))
+                    CA = np.concatenate(ca, axis=1)
+                    pick = np.argsort(-CA, axis=1, kind="stable")[:, :K]
+                    A[nodes] = np.take_along_axis(CA, pick, axis=1)
+                    P[nodes] = np.take_along_axis(np.concatenate(cp, axis=1), pick, axis=1)
+                    back_edge[nodes] = np.take_along_axis(np.concatenate(ce, axis=1), pick, axis=1)
+                    back_rank[nodes] = np.take_along_axis(np.concatenate(cr, axis=1), pick, axis=1)
+        found = []
+        for r in range(K):
+            if A[out, r] < 0:
+                break
+            edges: list[int] = []
+            v, k = out, r
+            while v != w:
+                e = int(back_edge[v, k])
+                edges.append(e)
+                v, k = int(self.tail[e]), int(back_rank[v, k])
+            edges.reverse()
+            found.append((edges, float(P[out, r])))
+        return found
+
+    def _exact_counts(self, rows: Sequence[int], output: Any) -> list[int]:
+        """Path counts in exact integer arithmetic (Python ints in an object matrix)."""
+        out = self.row(output)
+        return [int(x) for x in self._sweep(None, np.asarray(rows, dtype=np.int64), out, object)]
+
+    def _sweep(self, Lz: np.ndarray | None, crow: np.ndarray, out: int, dtype: Any) -> np.ndarray:
+        c = len(crow)
+        T = np.zeros((self.n_nodes, c), dtype=dtype)
+        cols = np.arange(c)
+        seeds: dict[int, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        lev = self.level[crow]
+        T[crow, cols] = 1
+        for li in np.unique(lev[lev > 0]):
+            m = lev == li
+            seeds[int(li)] = (crow[m], cols[m], np.ones(int(m.sum()), dtype=dtype))
+        first = max(1, int(lev.min()))
+        for li in range(first, self.n_levels):
+            for grp in self.levels[li].groups:
+                k = grp.size
+                acc = None
+                for j, a in enumerate(grp.args):
+                    term = T[a]
+                    if Lz is not None:
+                        s = grp.edge0 + j * k
+                        term = term * Lz[s:s + k]
+                    acc = term if acc is None else acc + term
+                T[grp.nodes] = acc
+            if li in seeds:
+                rows, cl, vals = seeds[li]
+                T[rows, cl] = vals
+        if Lz is None and dtype is float:
+            # Counts are sums of non-negative terms, so no partial sum exceeds the largest entry:
+            # when every entry is below 2^53, every float64 addition was exact.
+            top = float(T.max(initial=0.0))
+            if top >= _EXACT:
+                return np.full(c, _EXACT)
+        return T[out]
+
+    def reach(self, rows: Sequence[int], targets: Sequence[int], *, limit: int | None = None) -> np.ndarray:
+        """(len(rows), len(targets)) True where a path leads from ``rows[k]`` to ``targets[t]``."""
+        res = np.zeros((len(rows), len(targets)), dtype=bool)
+        if not targets:
+            return res
+        tgt = np.asarray(targets, dtype=np.int64)
+        for chunk in self._chunks(rows, 1, limit):
+            crow = np.asarray([rows[k] for k in chunk], dtype=np.int64)
+            R = np.zeros((self.n_nodes, len(crow)), dtype=bool)
+            R[crow, np.arange(len(crow))] = True
+            for li in range(max(1, int(self.level[crow].min())), self.n_levels):
+                for grp in self.levels[li].groups:
+                    hit = R[grp.args[0]]
+                    for a in grp.args[1:]:
+                        hit = hit | R[a]
+                    R[grp.nodes] |= hit
+            res[chunk] = R[tgt].T
+        return res
+
+
+class Run:
+    """The result of a compiled pass: value matrix ``V`` and, after backward, ``L`` and ``G``.
+
+    ``scalar`` runs (no batched input) give floats from :meth:`value` and :meth:`grad`; batched
+    runs give 1-D arrays (one entry per sample).
+    """
+
+    def __init__(self, program: Program, V: np.ndarray, L: np.ndarray | None, G: np.ndarray | None,
+                 scalar: bool, output: Any):
+        self.program = program
+        self.V = V
+        self.L = L
+        self.G = G
+        self.scalar = scalar
+        self.output = output
+
+    @property
+    def batch(self) -> int:
+        return int(self.V.shape[1])
+
+    def _pick(self, row: np.ndarray) -> Any:
+        return float(row[0]) if self.scalar else row
+
+    def value(self, name: Any) -> Any:
+        """The value of node ``name``."""
+        return self._pick(self.V[self.program.row(name)])
+
+    def grad(self, name: Any) -> Any:
+        """∂output/∂``name`` (needs :meth:`Program.forward_backward`)."""
+        if self.G is None:
+            raise GraphError("this run has no gradients: use forward_backward")
+        return self._pick(self.G[self.program.row(name)])
+
+    def values(self) -> dict[Any, Any]:
+        """node → value, for every node in topological order."""
+        return self._as_dict(self.V)
+
+    def grads(self) -> dict[Any, Any]:
+        """node → ∂output/∂node, for every node in topological order."""
+        if self.G is None:
+            raise GraphError("this run has no gradients: use forward_backward")
+        return self._as_dict(self.G)
+
+    def locals(self) -> dict[tuple[Any, Any, int], Any]:
+        """(tail, head, slot) → local derivative, for every edge."""
+        p = self.program
+        if self.L is None:
+            self.L = p.locals_matrix(self.V, check=False)
+        order = p.order
+        rows = self.L[:, 0].tolist() if self.scalar else list(self.L)
+        return {(order[t], order[h], s): x for t, h, s, x in
+                zip(p.tail.tolist(), p.head.tolist(), p.slot.tolist(), rows, strict=True)}
+
+    def _as_dict(self, M: np.ndarray) -> dict[Any, Any]:
+        rows = M[:, 0].tolist() if self.scalar else list(M)
+        return dict(zip(self.program.order, rows, strict=True))
+
+
+def compile_graph(g: nx.MultiDiGraph) -> Program:
+    """The compiled :class:`Program` of ``g``, cached on the graph.
+
+    A graph with a ``version`` counter (graphtrace's ComputationGraph: it grows on every node or
+    edge added or removed) keeps its program until the version changes. A plain networkx graph has
+    no such counter, so it is compiled afresh on every call. Leaf values are read at every pass,
+    so changing a ``value`` attribute needs no recompiling; changing an ``op`` attribute in place
+    does (add or remove something, or call ``compile_graph`` on a copy).
+
+    >>> from graphtrace import parse
+    >>> g = parse("x: input = 2\\ny = sigmoid(x)").nx
+    >>> compile_graph(g) is compile_graph(g)
+    True
+    """
+    version = getattr(g, "version", None)
+    if version is None:
+        return Program(g)
+    cached = g.__dict__.get("_graphtrace_program")
+    if cached is not None and cached.version == version:
+        return cached
+    prog = Program(g)
+    g.__dict__["_graphtrace_program"] = prog
+    return prog
+
+
+@dataclass(repr=False)
+class CompiledForward(Forward):
+    """A :class:`~graphtrace.evaluate.Forward` made by the engine; ``run`` keeps its matrices."""
+
+    run: Run | None = field(default=None, repr=False)
+
+
+def _batchable(values: Mapping[Any, Any] | None) -> bool:
+    return all(np.ndim(v) <= 1 for v in (values or {}).values())
+
+
+def compiled_forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+                     with_locals: bool = True, source_text: str | None = None,
+                     force: bool = False) -> Forward:
+    """The plain evaluator's result (values, locals, order), computed by the compiled engine.
+
+    Values of more than one dimension are not a batch the engine takes: they go to the plain
+    evaluator, which broadcasts any shape; so do thin graphs (:data:`WIDE`) unless ``force``.
+    Batched runs give every node a 1-D array.
+
+    >>> from graphtrace import parse
+    >>> f = compiled_forward(parse("a: param = 3\\nb = a*a").nx, force=True)
+    >>> f.values["b"], list(f.locals.values())
+    (9.0, [3.0, 3.0])
+    """
+    output = g.graph.get("output") if output is None else output
+    if output not in g:
+        raise GraphError(f"output '{output}' is not a node of the graph")
+    if not _batchable(values):
+        from .evaluate import evaluate
+
+        return evaluate(g, values, output=output, with_locals=with_locals, source_text=source_text)
+    prog = compile_graph(g)
+    if not (prog.wide or force):
+        from .evaluate import evaluate
+
+        return evaluate(g, values, output=output, with_locals=with_locals, source_text=source_text)
+    run = prog.forward(values, source_text=source_text)
+    run.output = output
+    loc: dict[tuple[Any, Any, int], Any] = {}
+    if with_locals:
+        run.L = prog.locals_matrix(run.V, check=True, source_text=source_text, scalar=run.scalar)
+        loc = run.locals()
+    return CompiledForward(run.values(), loc, list(prog.order), output, run)
+
+
+def _compiled_locals(g: nx.MultiDiGraph, forward: Forward) -> np.ndarray | None:
+    """The (n_edges, 1) locals of a scalar engine forward pass of this graph, or None."""
+    run = getattr(forward, "run", None)
+    if run is None or run.L is None or not run.scalar or run.program is not compile_graph(g):
+        return None
+    return run.L
+
+
+def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
+    """:func:`graphtrace.paths.count_paths` by one batched forward sweep (exact Python int).
+
+    >>> from graphtrace import parse
+    >>> count_paths(parse("x: input = 2\\nh = x*x + x").nx, "x", "h")
+    3
+    """
+    prog = compile_graph(g)
+    if not prog.wide:
+        from . import paths as _paths
+
+        return _paths.count_paths(g, wrt, output, prog.order)
+    rows = [prog.row(wrt)]
+    n = float(prog.tangents(None, rows, output)[0])
+    return int(n) if n < _EXACT / 2 else prog._exact_counts(rows, output)[0]
+
+
+def sum_over_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None) -> Any:
+    """:func:`graphtrace.paths.sum_over_paths` by the compiled forward DP (same forward sweep,
+    vectorized); falls back to the reference for batched values and constant-only nodes."""
+    from . import paths as _paths
+
+    output = forward.output if output is None else output
+    L = _compiled_locals(g, forward)
+    prog = compile_graph(g)
+    if L is None or not prog.wide or not prog.live[prog.row(wrt)]:
+        return _paths.sum_over_paths(g, forward, wrt, output)
+    return float(prog.tangents(L, [prog.row(wrt)], output)[0])
+
+
+def top_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
+              top: int = 10) -> list[Any]:
+    """:func:`graphtrace.paths.top_paths` by the vectorized k-best DP (:meth:`Program.best_paths`)."""
+    from . import paths as _paths
+
+    output = forward.output if output is None else output
+    L = _compiled_locals(g, forward)
+    prog = compile_graph(g)
+    if L is None or not prog.wide or not prog.live[prog.row(wrt)] or top * prog.n_nodes > 50_000_000:
+        return _paths.top_paths(g, forward, wrt, output, top=top)
+    order = prog.order
+    found = []
+    for edges, product in prog.best_paths(L, wrt, output, top):
+        nodes = [wrt] + [order[int(prog.head[e])] for e in edges]
+        found.append(_paths.Path(tuple(nodes), tuple(float(L[e, 0]) for e in edges), product,
+                                 tuple(int(prog.slot[e]) for e in edges)))
+    return found
