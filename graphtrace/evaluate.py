@@ -174,7 +174,7 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
                 args = [env[u] for _, u in edges]
                 op = OPS[d["op"]]
                 out = env[v]
-                for (slot, u), partial in zip(edges, op.partials):
+                for (slot, u), partial in zip(edges, op.partials, strict=True):
                     x = partial(out, *args)
                     if isinstance(x, np.ndarray) and x.ndim == 0:
                         x = float(x)

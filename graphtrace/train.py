@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 from .api import Graph, parse
-from .backprop import backprop
 from .data import Dataset, read_csv
 from .errors import DataError, EvaluationError, GraphError, UsageError
 from .evaluate import evaluate
@@ -119,13 +118,17 @@ def _loss_and_grads(graph: Graph, batch_values: Mapping[str, np.ndarray],
     to a float. Per-sample gradients come out of backprop as arrays; their mean is the gradient of
     the mean loss.
     """
+    from .engine import compile_graph
+
+    program = compile_graph(graph.nx)  # cached on the graph: compiled once per training run
     values: dict[str, Any] = dict(batch_values)
     values.update(params)
-    fwd = evaluate(graph.nx, values, output=graph.output,
-                   source_text=graph.source.text if graph.source else None)
-    grads = backprop(graph.nx, fwd, output=graph.output)
-    loss = float(np.mean(fwd.values[graph.output]))
-    return loss, {p: float(np.mean(grads[p])) for p in params}
+    run = program.forward_backward(values, output=graph.output,
+                                   source_text=graph.source.text if graph.source else None)
+    rows = [program.row(p) for p in params]
+    grads = run.G[rows].mean(axis=1)
+    loss = float(run.V[program.row(graph.output)].mean())
+    return loss, dict(zip(params, grads.tolist(), strict=True))
 
 
 # ---- prediction -------------------------------------------------------------------------------
