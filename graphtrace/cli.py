@@ -264,10 +264,12 @@ _FORMATS = ("svg", "png", "pdf", "dot", "json", "html")
 @click.option("--no-legend", is_flag=True, help="Leave out the legend of node kinds.")
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
               help="How many paths the --wrt table lists.")
+@click.option("--data", "data_path", metavar="CSV", default=None,
+              help="With -o PAGE.html: a data set to train on live in the explorer page.")
 def render_cmd(source: str | None, inline: str | None, output: str | None, out: str, wrt: str | None,
                assignments: tuple[str, ...], view: str, symbolic: bool, show_consts: bool, heat: bool,
                level: str, backend: str, timeout: float | None, force: bool, no_edge_labels: bool,
-               no_legend: bool, top: int) -> None:
+               no_legend: bool, top: int, data_path: str | None) -> None:
     """Draw the graph with values, local derivatives and gradients (SVG, PNG, PDF, DOT, JSON).
 
     Works without a system Graphviz (the bundled graphviz-pure draws SVG and PNG; PDF needs the
@@ -278,6 +280,7 @@ def render_cmd(source: str | None, inline: str | None, output: str | None, out: 
       graphtrace render samples/neuron.gt -o neuron.svg
       graphtrace render samples/neuron.gt --view backward --wrt α --symbolic -o neuron.png
       graphtrace mlp 16-64-64-10 -o net.gt && graphtrace render net.gt -o net.svg
+      graphtrace render samples/symmetry_random.gt --data samples/triangle.csv -o train.html
     """
     import os
     import threading
@@ -296,6 +299,12 @@ def render_cmd(source: str | None, inline: str | None, output: str | None, out: 
     options: dict[str, Any] = dict(view=view, wrt=wrt, symbolic=symbolic, show_consts=show_consts, heat=heat,
                                    level=level, values=values, edge_labels=False if no_edge_labels else None,
                                    force=force, top=top, legend=not no_legend)
+    if data_path is not None:
+        if ext != "html":
+            raise UsageError("--data is for the explorer page: write -o PAGE.html")
+        from .data import read_csv
+
+        options["data"] = read_csv(data_path)
     start = time.monotonic()
     # A progress line only for renders that take over a second: quick ones stay quiet.
     timer = threading.Timer(1.0, info, args=(f"rendering {out} …",))
@@ -572,6 +581,47 @@ def train_cmd(source: str | None, inline: str | None, output: str | None, data_p
     click.echo(f"final loss {result.loss:.4g}{acc}")
     info(f"{result.epochs} epochs of {len(dataset)} samples, lr {result.lr:g}, batch {result.batch}, "
          f"seed {result.seed}: {result.seconds:.1f} s")
+
+
+@command("demo")
+@click.option("-o", "--out", "out", metavar="DIR", default="graphtrace-demo", show_default=True,
+              help="The folder to write into (created if missing; other files in it are left alone).")
+@click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
+              help="The Graphviz backend for the diagrams.")
+@click.option("--section", "sections", type=click.IntRange(1, 12), multiple=True,
+              help="Only this course section (repeatable; default: all twelve).")
+def demo_cmd(out: str, backend: str, sections: tuple[int, ...]) -> None:
+    """Reproduce every section of the course into a folder, with an index.html to open.
+
+    Per section: the script, forward and backward diagrams, the gradient table, the paths,
+    training plots where it trains, and an interactive explorer page.
+
+    \b
+    Examples:
+      graphtrace demo
+      graphtrace demo -o course --section 10 --section 12
+    """
+    import time
+
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from .demo import run_demo
+
+    start = time.monotonic()
+    with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
+                  TimeElapsedColumn(), console=_console(stderr=True), transient=True) as bar:
+        task = bar.add_task("demo", total=len(sections) or 12)
+
+        def progress(section: Any, k: int, total: int) -> None:
+            bar.update(task, completed=k, description=f"§{section.number} {section.title}")
+
+        result = run_demo(out, backend=backend, sections=sections or None, progress=progress)
+        bar.update(task, completed=len(sections) or 12)
+    for number, notes in sorted(result.notes.items()):
+        for note in notes:
+            info(f"§{number}: {note}")
+    click.echo(f"wrote {result.count} files into {out}/ in {time.monotonic() - start:.1f} s; "
+               f"open {result.index}")
 
 
 # ---- entry point ------------------------------------------------------------------------------

@@ -461,8 +461,10 @@ def _legend_table(d: Drawing) -> str:
     if d.wrt is not None:
         notes.append(f"red: the paths from {display_name(d.wrt)}")
     note = quote("   ·   ".join(notes), html_text=True)
+    # Graphviz rejects an empty <font> element, so the notes cell exists only when there are notes.
+    tail = f'<td><font point-size="9">{note}</font></td>' if note else ""
     return ('<table border="0" cellborder="0" cellspacing="3" cellpadding="3"><tr>'
-            + "".join(cells) + f'<td><font point-size="9">{note}</font></td></tr></table>')
+            + "".join(cells) + tail + "</tr></table>")
 
 
 # ---- building the drawing ---------------------------------------------------------------------
@@ -540,17 +542,7 @@ def _operands(g: Any, v: Any) -> list[Any]:
 
 def _groups(graph: Graph, level: str, index: dict[Any, int]) -> tuple[dict[Any, Any], dict[Any, Any]]:
     """Layer of every node (for clusters), and its group key at ``level`` (None: drawn alone)."""
-    g = graph.nx
-    has_layers = any("layer" in d for _, d in g.nodes(data=True))
-    if not has_layers:
-        from .api import Graph as _G
-        from .mlp import annotate_mlp
-
-        # Infer the layers from the MLP naming scheme on a copy: drawing never changes the graph.
-        copy = _G(g.copy(), graph.source, output=graph.output)
-        if annotate_mlp(copy):
-            g = copy.nx
-    attrs = g.nodes
+    attrs = graph.nx.nodes
     layer_of = {v: attrs[v]["layer"] for v in index if "layer" in attrs[v]}
     loss_lines = {attrs[v].get("line") for v in layer_of if attrs[v].get("role") in ("loss", "target")}
     group: dict[Any, Any] = {}
@@ -583,6 +575,23 @@ def _layer_titles(layers: list[Any]) -> list[tuple[Any, str]]:
     return out
 
 
+def _with_layers(graph: Graph) -> Graph:
+    """``graph``, or an annotated copy when its layers can be inferred from MLP names.
+
+    Drawing never changes the user's graph, so the layer/neuron/role attributes that
+    ``mlp.annotate_mlp`` infers from names like ``w1_2_3`` go onto a copy.
+    """
+    if any("layer" in d for _, d in graph.nx.nodes(data=True)):
+        return graph
+    if not any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names):
+        return graph
+    from .api import Graph as _G
+    from .mlp import annotate_mlp
+
+    copy = _G(graph.nx.copy(), graph.source, output=graph.output)
+    return copy if annotate_mlp(copy) else graph
+
+
 def _is_layered(graph: Graph) -> bool:
     g = graph.nx
     if any("layer" in d for _, d in g.nodes(data=True)):
@@ -601,7 +610,7 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
     >>> [n.title + n.glyph for n in d.nodes], d.paths["n_paths"], d.level
     (['w', 'x', '×', 'L^2'], 1, 'scalar')
     """
-    graph = _graph(graph)
+    graph = _with_layers(_graph(graph))
     if view not in VIEWS:
         raise UsageError(f"unknown view '{view}'; choose one of {', '.join(VIEWS)}")
     if level not in LEVELS:
