@@ -112,6 +112,42 @@ class _BackLevel:
         self.scatter = scatter
 
 
+class _Step:
+    """One (fused level, op) group of the execution plan: rows, operand rows and edges per slot.
+
+    ``edges[j][i]`` is the edge from ``args[j][i]`` into ``nodes[i]``. A chain step (``chain``
+    True) holds ``n`` fused chains of one running op (add), all of length ``k``: ``members`` (n, k)
+    rows in chain order, ``operands`` (n, k + 1) the rows summed left to right; ``nodes``, ``args``
+    and ``edges`` then list every member, as for a plain group, and ``inner``/``outer`` split the
+    edges into the chain's own links and the edges from its operands.
+    """
+
+    __slots__ = ("op", "nodes", "args", "edges", "chain", "members", "operands")
+
+    def __init__(self, op: Op, nodes: np.ndarray, args: tuple[np.ndarray, ...], edges: tuple[np.ndarray, ...],
+                 members: np.ndarray | None = None, operands: np.ndarray | None = None):
+        self.op = op
+        self.nodes = nodes
+        self.args = args
+        self.edges = edges
+        self.chain = members is not None
+        self.members = members
+        self.operands = operands
+
+
+class _FusedBack:
+    """One fused level of a backward plan: gradient copies down chains, then an edge scatter."""
+
+    __slots__ = ("dst", "src", "edges", "heads", "scatter")
+
+    def __init__(self, dst: np.ndarray | None, src: np.ndarray | None, edges: np.ndarray, scatter: _Scatter):
+        self.dst = dst
+        self.src = src
+        self.edges = edges
+        self.heads = None
+        self.scatter = scatter
+
+
 class Program:
     """A computation graph compiled to arrays; see the module docstring.
 
@@ -226,6 +262,9 @@ class Program:
         # The plain evaluator's edge order (head in topological order, then slot): for errors.
         self.edge_rank = np.argsort(np.lexsort((self.slot, self.head)), kind="stable")
         self._plans: dict[int, list[_BackLevel]] = {}
+        self._fused_plans: dict[int, list[_FusedBack]] = {}
+        self._op_arrays = (rows_arr, codes, a0, a1, names)
+        self._fused: list[list[_Step]] | None = None
         self.n_groups = len(gcodes)
         # Each (level, op) group costs a few numpy calls (~5 µs each) whatever its size, so on long
         # thin chains (a few nodes per group) a plain Python loop (~1 µs a node) is faster.
@@ -292,6 +331,151 @@ class Program:
         self._plans[out] = plan
         return plan
 
+    # ---- the fused execution plan (forward values, locals, backward) ----------------------------
+    def fused(self) -> list[list[_Step]]:
+        """The execution plan: per fused level, its steps (built on first use, then kept).
+
+        A script-written sum ``w1*x1 + w2*x2 + ... + b`` is a left-to-right chain of adds, one
+        level each: a 64-input neuron alone is 64 levels of one tiny group. Here every maximal
+        chain of a running op (see :class:`~graphtrace.ops.Op`: add), in which each link is the next
+        link's operand 0 and has no other use, becomes one step computed by the op's
+        ``running.accumulate`` over the chain's operands: every partial sum comes out, added in
+        the plain evaluator's order (so bit for bit the same values), and the chain sits on one
+        level. Other op nodes keep level = 1 + the highest level of their operands, counted on
+        the fused levels; steps group rows by (level, op) and chains by (level, op, length).
+        """
+        if self._fused is not None:
+            return self._fused
+        rows_arr, codes, a0, a1, names = self._op_arrays
+        n = self.n_nodes
+        run_codes = np.asarray([OPS[name].running is not None for name in names] or [False], dtype=bool)
+        code_of = np.full(n, -1, dtype=np.int64)
+        code_of[rows_arr] = codes
+        used = np.concatenate((a0, a1[a1 >= 0]))
+        outdeg = np.bincount(used, minlength=n) if used.size else np.zeros(n, dtype=np.int64)
+        nxt = np.full(n, -1, dtype=np.int64)
+        if rows_arr.size:
+            running = run_codes[codes]
+            link = running & (code_of[a0] == codes) & (outdeg[a0] == 1)
+            nxt[a0[link]] = rows_arr[link]
+        has_prev = np.zeros(n, dtype=bool)
+        has_prev[nxt[nxt >= 0]] = True
+        starts = np.flatnonzero((nxt >= 0) & ~has_prev).tolist()
+        nxt_l = nxt.tolist()
+        chains: list[list[int]] = []
+        end_of: dict[int, int] = {}
+        inner = [False] * n
+        for r in starts:
+            ch = [r]
+            while nxt_l[r] >= 0:
+                inner[r] = True
+                r = nxt_l[r]
+                ch.append(r)
+            end_of[r] = len(chains)
+            chains.append(ch)
+        lv = [0] * n
+        in_chain = [False] * n
+        a0_l, a1_l = a0.tolist(), a1.tolist()
+        arg0 = [-1] * n
+        arg1 = [-1] * n
+        for i, x, y in zip(rows_arr.tolist(), a0_l, a1_l, strict=True):
+            arg0[i] = x
+            arg1[i] = y
+            if inner[i]:
+                in_chain[i] = True
+                continue
+            c = end_of.get(i)
+            if c is None:
+                lv[i] = 1 + (lv[x] if y < 0 or lv[x] >= lv[y] else lv[y])
+                continue
+            ch = chains[c]
+            top = max(lv[arg0[ch[0]]], max(lv[arg1[m]] for m in ch)) + 1
+            for m in ch:
+                lv[m] = top
+            in_chain[i] = True
+        levels_n = max(lv, default=0) + 1
+        fused: list[list[_Step]] = [[] for _ in range(levels_n)]
+        eid = np.full((n, 2), -1, dtype=np.int64)
+        eid[self.head, self.slot] = np.arange(self.n_edges)
+        level = np.asarray(lv, dtype=np.int64)
+        # Plain op rows: one step per (level, op), rows ascending.
+        plain = ~np.asarray(in_chain, dtype=bool)[rows_arr] if rows_arr.size else np.zeros(0, dtype=bool)
+        p_rows, p_codes = rows_arr[plain], codes[plain]
+        if p_rows.size:
+            sort = np.lexsort((p_rows, p_codes, level[p_rows]))
+            p_rows, p_codes = p_rows[sort], p_codes[sort]
+            p_lev = level[p_rows]
+            cut = np.flatnonzero((np.diff(p_lev) != 0) | (np.diff(p_codes) != 0)) + 1
+            bounds = np.concatenate(([0], cut, [p_rows.size])).tolist()
+            for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+                op = OPS[names[int(p_codes[lo])]]
+                nodes = p_rows[lo:hi]
+                args = tuple(np.asarray([arg0, arg1][j], dtype=np.int64)[nodes] for j in range(op.arity))
+                edges = tuple(eid[nodes, j] for j in range(op.arity))
+                fused[int(p_lev[lo])].append(_Step(op, nodes, args, edges))
+        # Chains: one step per (level, op, length).
+        by_key: dict[tuple[int, int, int], list[list[int]]] = {}
+        for ch in chains:
+            by_key.setdefault((lv[ch[0]], int(code_of[ch[0]]), len(ch)), []).append(ch)
+        arg0_a, arg1_a = np.asarray(arg0, dtype=np.int64), np.asarray(arg1, dtype=np.int64)
+        for (li, c, _k), group in sorted(by_key.items()):
+            members = np.asarray(group, dtype=np.int64)
+            operands = np.concatenate((arg0_a[members[:, :1]], arg1_a[members]), axis=1)
+            flat = members.ravel()
+            fused[li].append(_Step(OPS[names[c]], flat, (arg0_a[flat], arg1_a[flat]),
+                                   (eid[flat, 0], eid[flat, 1]), members, operands))
+        self._fused = fused
+        return fused
+
+    def _fused_plan(self, output: Any) -> list[_FusedBack]:
+        """The backward plan over the fused levels for ``output``.
+
+        Every partial of a running op is 1, so the gradient of each link of a chain equals the
+        gradient of the chain's last link that the output depends on (the chain's end, or the
+        output itself when it is a link): one copy per level. The edges from the chains' operands
+        and every plain step's edges then go through one gather, product and scatter per level.
+        """
+        out = self.row(output)
+        plan = self._fused_plans.get(out)
+        if plan is not None:
+            return plan
+        anc = self.ancestors(output)
+        plan = []
+        for steps in reversed(self.fused()[1:]):
+            dst: list[np.ndarray] = []
+            src: list[np.ndarray] = []
+            edges: list[np.ndarray] = []
+            for st in steps:
+                if st.chain:
+                    members = st.members
+                    nch, k = members.shape
+                    m = anc[members]  # a prefix of every chain: a link's only use is the next link
+                    count = m.sum(axis=1)
+                    last = members[np.arange(nch), np.maximum(count - 1, 0)]
+                    below = np.arange(k)[None, :] < (count - 1)[:, None]
+                    if below.any():
+                        dst.append(members[below])
+                        src.append(np.broadcast_to(last[:, None], (nch, k))[below])
+                    e0 = st.edges[0].reshape(nch, k)[:, 0]
+                    edges.append(e0[m[:, 0]])
+                    edges.append(st.edges[1].reshape(nch, k)[m])
+                else:
+                    keep = anc[st.nodes]
+                    if keep.all():
+                        edges.extend(st.edges)
+                    elif keep.any():
+                        edges.extend(e[keep] for e in st.edges)
+            e = np.concatenate(edges) if edges else np.zeros(0, dtype=np.int64)
+            if e.size == 0 and not dst:
+                continue
+            e.sort()  # ascending edge ids: the locals are read in memory order
+            bl = _FusedBack(np.concatenate(dst) if dst else None, np.concatenate(src) if src else None,
+                            e, _Scatter.plan(self.tail[e]))
+            bl.heads = self.head[e]
+            plan.append(bl)
+        self._fused_plans[out] = plan
+        return plan
+
     # ---- values -------------------------------------------------------------------------------
     def initial(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None) -> tuple[np.ndarray, bool]:
         """The value matrix with the leaves filled in (graph values, overridden by ``values``).
@@ -339,6 +523,18 @@ class Program:
                     rows, cols, vals = fixes[li]
                     V[rows, cols] = vals
 
+    def _run_fused(self, V: np.ndarray) -> None:
+        """Fill every op row of V by the fused plan (:meth:`fused`)."""
+        with np.errstate(all="ignore"):
+            for steps in self.fused()[1:]:
+                for st in steps:
+                    if st.chain:
+                        X = V[st.operands]  # (chains, k + 1, batch)
+                        st.op.running.accumulate(X, axis=1, out=X)
+                        V[st.members] = X[:, 1:]
+                    else:
+                        V[st.nodes] = st.op.forward(*[V[a] for a in st.args])
+
     def _check_values(self, V: np.ndarray, source_text: str | None, scalar: bool) -> None:
         finite = np.isfinite(V).all(axis=1)
         if finite.all():
@@ -368,14 +564,12 @@ class Program:
         """
         L = np.empty((self.n_edges, V.shape[1]))
         with np.errstate(all="ignore"):
-            for lvl in self.levels[1:]:
-                for grp in lvl.groups:
-                    args = [V[a] for a in grp.args]
-                    out = V[grp.nodes]
-                    k = grp.size
-                    for j, partial in enumerate(grp.op.partials):
-                        s = grp.edge0 + j * k
-                        L[s:s + k] = partial(out, *args)
+            for steps in self.fused()[1:]:
+                for st in steps:
+                    args = [V[a] for a in st.args]
+                    out = V[st.nodes]
+                    for partial, e in zip(st.op.partials, st.edges, strict=True):
+                        L[e] = partial(out, *args)
         if check:
             finite = np.isfinite(L).all(axis=1)
             if not finite.all():
@@ -393,8 +587,11 @@ class Program:
         G = np.zeros((self.n_nodes, L.shape[1]))
         G[self.row(output)] = 1.0
         with np.errstate(all="ignore"):
-            for bl in self._plan(output):
-                bl.scatter.add(G, G[bl.heads] * L[bl.edges])
+            for bl in self._fused_plan(output):
+                if bl.dst is not None:
+                    G[bl.dst] = G[bl.src]
+                if bl.edges.size:
+                    bl.scatter.add(G, G[bl.heads] * L[bl.edges])
         return G
 
     # ---- public passes ------------------------------------------------------------------------
@@ -402,7 +599,7 @@ class Program:
                 check: bool = True, source_text: str | None = None) -> Run:
         """Every node's value for ``values`` (numbers broadcast; 1-D arrays are a batch)."""
         V, scalar = self.initial(values, batch=batch)
-        self._run(V)
+        self._run_fused(V)
         if check:
             self._check_values(V, source_text, scalar)
         return Run(self, V, None, None, scalar, self.graph.graph.get("output"))

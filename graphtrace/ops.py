@@ -39,6 +39,10 @@ class Op:
         domain_message: what the domain violation means, for the error message.
         kink: ``kink(h, *args) -> bool mask`` of operands within ``h`` of a point where the op is
             not differentiable (finite differences are unreliable there), or None.
+        running: a numpy ufunc whose ``accumulate`` computes a left-to-right chain of this op
+            (``((a + b) + c) + d``) in one call with every partial result, in the same order, or
+            None. Set only on ops whose partials are all 1: the compiled engine then fuses such
+            chains and passes the gradient down a chain unchanged.
     """
 
     name: str
@@ -51,6 +55,7 @@ class Op:
     domain: Callable[..., Array] | None = None
     domain_message: str = ""
     kink: Callable[..., Array] | None = None
+    running: Any = None
 
 
 def _sigmoid(x: Array) -> Array:
@@ -85,7 +90,7 @@ _REGISTRY: tuple[Op, ...] = (
     # ---- operators ----------------------------------------------------------------------------
     Op("add", 2, "+", lambda a, b: a + b,
        (lambda o, a, b: 1.0, lambda o, a, b: 1.0),
-       ("1", "1"), "{0} + {1}"),
+       ("1", "1"), "{0} + {1}", running=np.add),
     Op("sub", 2, "−", lambda a, b: a - b,
        (lambda o, a, b: 1.0, lambda o, a, b: -1.0),
        ("1", "−1"), "{0} − {1}"),

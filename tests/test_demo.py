@@ -9,9 +9,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from helpers import run_main
 
 from graphtrace.demo import SECTIONS, run_demo, samples_dir
-from helpers import run_main
 
 
 class _Links(HTMLParser):
