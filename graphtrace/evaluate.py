@@ -140,7 +140,7 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
     >>> from graphtrace import parse
     >>> f = evaluate(parse("a: param = 3\\nb = a*a").nx)
     >>> float(f.values["b"]), [float(x) for x in f.locals.values()]
-    [9.0, [3.0, 3.0]]
+    (9.0, [3.0, 3.0])
     """
     order = topological_order(g)
     env = leaf_values(g, values)

@@ -70,6 +70,13 @@ class ComputationGraph(nx.MultiDiGraph):
         self._bump()
         super().clear_edges()
 
+    def copy(self, as_view: bool = False) -> Any:
+        """A copy that keeps the node order, and so stays topologically ordered if this one is."""
+        dup = super().copy(as_view=as_view)
+        if not as_view and self.graph.get("built_version") == getattr(self, "version", None):
+            dup.graph["built_version"] = dup.version
+        return dup
+
 
 def build_graph(program: Program) -> ComputationGraph:
     """Turn parsed records into the computation graph.
