@@ -279,8 +279,14 @@ def paths_case(args: argparse.Namespace) -> Row:
             "extra": f"{n:,} paths"}
 
 
+PYCACHE = tempfile.mkdtemp(prefix="graphtrace-bench-pyc-")
+
+
 def process_time(argv: list[str], repeat: int) -> float:
-    env = dict(os.environ, PYTHONIOENCODING="utf-8")
+    # Bytecode cached, as after `pip install` (the untimed warm-up run writes it): a sandbox with
+    # PYTHONDONTWRITEBYTECODE would otherwise recompile graphtrace's sources in every process.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    env.update(PYTHONIOENCODING="utf-8", PYTHONPYCACHEPREFIX=PYCACHE)
     return median_time(lambda: subprocess.run(argv, check=True, capture_output=True, env=env, cwd=ROOT),
                        repeat)
 
@@ -388,6 +394,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"graphtrace {graphtrace.__version__} benchmarks: medians of {args.repeat} runs (micrograd: ≤ 3, "
           "garbage collector paused for it); × = micrograd time / graphtrace time")
     print(f"machine: {machine()}")
+    print("note: whole-process cases run with bytecode cached (as after pip install)")
     for n in notes:
         print(f"note: {n}")
     print()

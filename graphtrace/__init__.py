@@ -14,9 +14,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
+import sys as _sys
+import types as _types
+from importlib import import_module as _import_module
+from typing import Any as _Any
+
 from .api import Gradients, Graph, load, parse
-from .check import CheckReport, GradientEntry
-from .dot import to_dot
 from .errors import (
     DataError,
     EvaluationError,
@@ -26,9 +29,6 @@ from .errors import (
     ParseError,
     RenderError,
 )
-from .evaluate import Forward
-from .ops import OPS
-from .paths import Path
 
 __all__ = [
     "__version__",
@@ -42,6 +42,8 @@ __all__ = [
     "load",
     "parse",
     "to_dot",
+    "mlp",
+    "train",
     "GraphtraceError",
     "ParseError",
     "GraphError",
@@ -50,3 +52,56 @@ __all__ = [
     "RenderError",
     "LimitError",
 ]
+
+# Names imported on first use: `graphtrace grad` starts in a fraction of a second only if it does
+# not load the drawing, training and reporting code it never runs.
+_LAZY = {
+    "Forward": "evaluate",
+    "Path": "paths",
+    "CheckReport": "check",
+    "GradientEntry": "check",
+    "OPS": "ops",
+    "to_dot": "dot",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'graphtrace' has no attribute {name!r}")
+    value = getattr(_import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(_types.ModuleType):
+    """graphtrace's module type: ``graphtrace.mlp`` and ``graphtrace.train`` are the functions.
+
+    Their modules share the names; importing a submodule makes Python set the package attribute
+    to the module, which would turn ``graphtrace.mlp([2, 3, 1])`` into "module is not callable"
+    once anything ran ``from graphtrace.mlp import ...``. A property wins over that assignment
+    (it is ignored), and imports the function on first use. The modules stay importable as usual.
+    """
+
+    @property
+    def mlp(self) -> _Any:
+        return _import_module(".mlp", __name__).mlp
+
+    @mlp.setter
+    def mlp(self, value: _Any) -> None:  # the import system records the submodule: keep the function
+        pass
+
+    @property
+    def train(self) -> _Any:
+        return _import_module(".train", __name__).train
+
+    @train.setter
+    def train(self, value: _Any) -> None:
+        pass
+
+
+_sys.modules[__name__].__class__ = _Package

@@ -11,13 +11,13 @@ from __future__ import annotations
 __all__ = ["Source", "NodeRecord", "Program", "read_source", "parse_program", "LIMITS"]
 
 import ast
-import difflib
 import math
 import os
 import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import NamedTuple
 
 from .errors import LimitError, Location, ParseError
 from .ops import BINARY, FUNCTIONS, OPS, UNARY
@@ -72,9 +72,13 @@ class Source:
         return Location(self.name, lineno, col, text)
 
 
-@dataclass(frozen=True)
-class NodeRecord:
-    """One graph node as the parser sees it."""
+class NodeRecord(NamedTuple):
+    """One graph node as the parser sees it.
+
+    A named tuple rather than a frozen dataclass: equally immutable, and made about 3× faster
+    (a frozen dataclass sets every field through object.__setattr__), which counts at one record
+    per node of a 100,000-line script.
+    """
 
     id: str
     kind: str  # "input" | "param" | "const" | "op"
@@ -221,6 +225,8 @@ def _what(node: ast.AST) -> str:
 
 
 def _did_you_mean(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
+    import difflib  # only on an error: not worth its import time at every start
+
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     return f"did you mean '{close[0]}'?" if close else None
 

@@ -154,15 +154,56 @@ def _mark(ok: bool) -> str:
     return "[green]✓[/]" if ok else "[bold red]✗[/]"
 
 
-def grad_table(graph: Graph, report: CheckReport) -> Table:
-    """A table for people: each gradient three ways, with the path count."""
+TABLE_ROWS = 30
+"""Rows a table for people shows beyond the failures; the rest is summed up in the caption."""
+
+
+def _shown(report: CheckReport, limit: int | None) -> tuple[list[Any], str | None]:
+    """The entries a table shows (in report order) and its caption, or None when all are shown.
+
+    A net of thousands of params makes a table nobody reads (and rich takes seconds to lay it
+    out): every failure is shown, then the ``limit`` largest |gradient| (backprop), the rest
+    counted in the caption.
+
+    >>> from graphtrace import parse
+    >>> r = parse("a: param = 1\\nb: param = 2\\nc: param = 3\\nL = a + 2*b + 3*c").check()
+    >>> _shown(r, 1)
+    (['c'], '2 more rows within tolerance; --json for all')
+    """
+    names = list(report.entries)
+    if limit is None or len(names) <= limit:
+        return names, None
+    entries = report.entries
+    fail = {n for n in names if not entries[n].ok(report.tol)}
+
+    def size(k: int) -> tuple[float, int]:
+        g = abs(float(entries[names[k]].backprop))
+        return (-g if g == g else -math.inf, k)  # NaN first: it is a failure worth seeing anyway
+
+    rest = sorted((k for k, n in enumerate(names) if n not in fail), key=size)[:limit]
+    keep = set(rest) | {k for k, n in enumerate(names) if n in fail}
+    shown = [n for k, n in enumerate(names) if k in keep]
+    hidden = len(names) - len(shown)
+    if hidden == 0:
+        return shown, None
+    return shown, f"{hidden:,} more row{'s' if hidden != 1 else ''} within tolerance; --json for all"
+
+
+def grad_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_ROWS) -> Table:
+    """A table for people: each gradient three ways, with the path count.
+
+    With more than ``limit`` entries it shows the failures and the ``limit`` largest |gradient|
+    rows, and says in its caption how many more are within tolerance (None: every row).
+    """
     from rich.table import Table
 
     _check_entries(graph, report)
+    names, caption = _shown(report, limit)
 
     fwd = report.forward
     assert fwd is not None
-    t = Table(title=f"{graph.output} = {fmt(fwd.value, 10)}   ({graph.name})", title_justify="left")
+    t = Table(title=f"{graph.output} = {fmt(fwd.value, 10)}   ({graph.name})", title_justify="left",
+              caption=caption, caption_justify="left")
     t.add_column("wrt")
     t.add_column("value", justify="right")
     t.add_column(f"∂{graph.output}/∂· paths", justify="right")
@@ -170,7 +211,8 @@ def grad_table(graph: Graph, report: CheckReport) -> Table:
     t.add_column("numeric", justify="right")
     t.add_column("paths #", justify="right")
     t.add_column("", justify="center")
-    for name, e in report.entries.items():
+    for name in names:
+        e = report.entries[name]
         numeric = "—" if e.numeric is None else fmt(e.numeric, 10)
         if e.kinks:
             numeric += " (kink)"
@@ -179,16 +221,18 @@ def grad_table(graph: Graph, report: CheckReport) -> Table:
     return t
 
 
-def check_table(graph: Graph, report: CheckReport) -> Table:
-    """The ``check`` table: errors per gradient against the tolerance."""
+def check_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_ROWS) -> Table:
+    """The ``check`` table: errors per gradient against the tolerance (rows as :func:`grad_table`)."""
     from rich.table import Table
 
     _check_entries(graph, report)
-
-    t = Table(title=f"gradient check of {graph.name}: tol {report.tol:g}", title_justify="left")
+    names, caption = _shown(report, limit)
+    t = Table(title=f"gradient check of {graph.name}: tol {report.tol:g}", title_justify="left",
+              caption=caption, caption_justify="left")
     for col in ("wrt", "backprop", "paths − backprop", "numeric − backprop", "rel error", ""):
         t.add_column(col, justify="left" if col == "wrt" else "right")
-    for name, e in report.entries.items():
+    for name in names:
+        e = report.entries[name]
         num = "—" if e.numeric is None else fmt(e.numeric - e.backprop, 3)
         if e.kinks:
             num += " (kink)"

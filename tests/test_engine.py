@@ -237,3 +237,51 @@ def test_thin_graphs_take_the_plain_evaluator_by_default(monkeypatch: pytest.Mon
     monkeypatch.setattr("graphtrace.engine.WIDE", 0)
     g = graphtrace.parse("x: input = 2\ny = sin(x)\nz = y*y")
     assert g.forward().run is not None
+
+
+def test_add_chains_are_fused_and_equal_the_plain_evaluator_bit_for_bit() -> None:
+    # z = a*x + b*x + c + d + x: one chain of adds, with x used inside and outside the chain.
+    text = ("x: input = 0.3\na: param = 0.1\nb: param = 0.7\nc: param = 1e-17\nd: param = 3\n"
+            "z = a*x + b*x + c + d + x\nt = z + z\nL = t*t + z")
+    g = graphtrace.parse(text)
+    prog = compile_graph(g.nx)
+    chains = [st for steps in prog.fused() for st in steps if st.chain]
+    assert [st.members.shape for st in chains] == [(1, 4)]  # t = z + z and the last add stay plain
+    assert len(prog.fused()) < prog.n_levels
+    plain = evaluate(g.nx)
+    run = prog.forward_backward()
+    for v in prog.order:
+        assert run.value(v) == plain.values[v], v  # same additions in the same order
+    want = backprop(g.nx, plain)
+    for v in prog.order:
+        assert close(run.grad(v), float(want[v])), v
+
+
+def test_gradients_with_respect_to_an_output_inside_a_chain() -> None:
+    g = graphtrace.parse("x: input = 2\nw: param = 3\ns = w*x + x + w + 1\nL = s*s")
+    prog = compile_graph(g.nx)
+    run = prog.forward_backward()
+    plain = evaluate(g.nx)
+    links = [prog.order[r] for steps in prog.fused() for st in steps if st.chain for r in st.members.ravel()]
+    assert len(links) == 3 and links[-1] == "s"
+    for inner in links[:2]:  # the output is a link in the middle of the fused chain
+        G = prog.backward_matrix(run.L, inner)
+        want = backprop(g.nx, plain, output=inner)
+        for v in prog.order:
+            assert close(float(G[prog.index[v], 0]), float(want[v])), (inner, v)
+        assert G[prog.index["s"], 0] == 0.0 and G[prog.index[inner], 0] == 1.0
+
+
+def test_reused_buffers_never_overwrite_a_result_someone_keeps() -> None:
+    g = graphtrace.parse("x: input = 1\nw: param = 2\nL = (w*x - 1)**2")
+    prog = compile_graph(g.nx)
+    first = prog.forward_backward({"x": np.array([1.0, 2.0])})
+    kept_v, kept_g = first.value("L").copy(), first.grad("w").copy()
+    view = first.G[prog.index["w"]]  # a view keeps the buffer alive too
+    for _ in range(3):
+        prog.forward_backward({"x": np.array([5.0, 6.0])})
+    assert first.value("L").tolist() == kept_v.tolist() and first.grad("w").tolist() == kept_g.tolist()
+    assert view.tolist() == kept_g.tolist()
+    del first
+    runs = [prog.forward_backward({"x": np.array([float(i), 1.0])}) for i in range(4)]
+    assert [r.value("L").tolist()[0] for r in runs] == [1.0, 1.0, 9.0, 25.0]

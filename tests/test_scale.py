@@ -95,3 +95,42 @@ def test_a_100000_line_script_parses_within_a_kib_per_edge() -> None:
     per_edge, g = _bytes_per_edge(_chain(100_000))
     assert g.nx.number_of_edges() == 4 * 99_997 + 2
     assert per_edge <= 1024, f"{per_edge:.0f} bytes per edge"
+
+
+@pytest.fixture(scope="module")
+def mid_net(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A 2-16-16-1 ReLU net: 337 params, more than a table for people shows."""
+    path = tmp_path_factory.mktemp("tables") / "mid.gt"
+    path.write_text(mlp_script("2-16-16-1", activation="relu", loss="mse", init="xavier"), encoding="utf-8")
+    return str(path)
+
+
+@pytest.mark.parametrize("command", ["grad", "check"])
+def test_tables_for_people_show_the_largest_gradients_and_count_the_rest(mid_net: str, command: str) -> None:
+    code, out, err = run_main([command, mid_net])
+    assert code == 0, err
+    g = graphtrace.load(mid_net)
+    report = g.check()
+    rows = [line.split("│")[1].strip() for line in out.splitlines() if line.startswith("│")]
+    rows = [r for r in rows if r and r != "wrt"]
+    assert len(rows) == 30
+    biggest = sorted(report.entries, key=lambda n: -abs(report.entries[n].backprop))[:30]
+    assert sorted(rows) == sorted(biggest)
+    assert rows == [n for n in report.entries if n in set(rows)]  # in source order
+    assert f"{len(report.entries) - 30:,} more rows within tolerance; --json for all" in out
+
+
+def test_tables_always_show_failures_and_small_reports_in_full() -> None:
+    from graphtrace.report import check_table, grad_table
+
+    g = graphtrace.parse(mlp_script("2-3-1", activation="relu", loss="mse", init="xavier"))
+    report = g.check()
+    small = min(report.entries, key=lambda n: abs(report.entries[n].backprop))
+    report.entries[small].numeric = report.entries[small].backprop + 1.0  # a failing row
+    for make in (grad_table, check_table):
+        full = make(g, report, limit=None)
+        assert full.row_count == len(report.entries) and full.caption is None
+        cut = make(g, report, limit=2)
+        assert cut.row_count == 3  # the failure and the 2 largest |gradient| rows
+        assert small in cut.columns[0]._cells
+        assert cut.caption == f"{len(report.entries) - 3} more rows within tolerance; --json for all"
