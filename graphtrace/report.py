@@ -249,10 +249,11 @@ def paths_table(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: fl
     _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
 
     shown = len(paths)
+    caption = f"sum over all {n_paths:,} paths = {fmt(total, 10)}   backprop = {fmt(backprop, 10)}"
+    # min_width keeps the caption (the point of the table) on one line under narrow tables.
     t = Table(title=f"∂{graph.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "
                     f"top {shown} by |product|", title_justify="left",
-              caption=f"sum over all {n_paths:,} paths = {fmt(total, 10)}   backprop = {fmt(backprop, 10)}",
-              caption_justify="left")
+              caption=caption, caption_justify="left", min_width=len(caption))
     t.add_column("#", justify="right")
     t.add_column("path")
     t.add_column("factors")
