@@ -163,8 +163,9 @@ class Graph:
         return _paths.path_flows(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
 
     def numeric(self, wrt: Any, values: Mapping[Any, Any] | None = None, *,
-                forward: Forward | None = None) -> float:
-        """∂output/∂wrt by central finite differences (forward values only)."""
+                forward: Forward | None = None) -> float | None:
+        """∂output/∂wrt by central finite differences (forward values only; None: no finite step
+        around the point stays inside the function's domain)."""
         fwd = forward or self.forward(values)
         return numeric_gradient(self.nx, self.node(wrt, what="--wrt"), fwd, self._values(values))
 

@@ -99,6 +99,7 @@ class _Scatter:
         if self.perm is None:
             G[self.targets] += C
         else:
+            assert self.starts is not None  # set together with perm
             G[self.uniq] += np.add.reduceat(C[self.perm], self.starts, axis=0)
 
 
@@ -513,6 +514,7 @@ class Program:
             for st in steps:
                 if st.chain:
                     members = st.members
+                    assert members is not None  # chain steps always carry their members
                     nch, k = members.shape
                     m = anc[members]  # a prefix of every chain: a link's only use is the next link
                     count = m.sum(axis=1)
@@ -676,10 +678,10 @@ class Program:
             if not finite.all():
                 bad = np.flatnonzero(~finite & self.live[self.tail])
                 if bad.size:
-                    e = int(bad[np.argmin(self.edge_rank[bad])])
-                    v = self.order[int(self.head[e])]
+                    first = int(bad[np.argmin(self.edge_rank[bad])])
+                    v = self.order[int(self.head[first])]
                     args = [self._show(V[self.index[u]], scalar) for u in self._operands(v)]
-                    raise nonfinite_error(self.graph, v, args, self._show(L[e], scalar),
+                    raise nonfinite_error(self.graph, v, args, self._show(L[first], scalar),
                                           source_text=source_text, what="local")
         return L
 
@@ -895,9 +897,9 @@ class Program:
             edges: list[int] = []
             v, k = out, r
             while v != w:
-                e = int(back_edge[v, k])
-                edges.append(e)
-                v, k = int(self.tail[e]), int(back_rank[v, k])
+                step = int(back_edge[v, k])
+                edges.append(step)
+                v, k = int(self.tail[step]), int(back_rank[v, k])
             edges.reverse()
             found.append((edges, float(P[out, r])))
         return found

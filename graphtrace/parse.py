@@ -345,7 +345,7 @@ class _Parser:
                 continue
         return None
 
-    def define(self, name: str, node: ast.AST) -> None:
+    def define(self, name: str, node: ast.Name) -> None:
         if name in FUNCTIONS:
             raise self.error(f"'{name}' is a function name; choose another name for this value", node)
         if name in KINDS:
@@ -380,10 +380,11 @@ class _Parser:
             if isinstance(inner.op, ast.USub):
                 sign = -sign
             inner = inner.operand
-        if not (isinstance(inner, ast.Constant) and type(inner.value) in (int, float)):
+        raw = inner.value if isinstance(inner, ast.Constant) else None
+        if not isinstance(raw, (int, float)) or isinstance(raw, bool):
             raise self.error(f"{what} must be a number", node,
                              hint="declared values are numbers; compute other values in assignments")
-        value = sign * float(inner.value) if abs(inner.value) < 1e400 else math.inf
+        value = sign * float(raw) if abs(raw) < 1e400 else math.inf
         if not math.isfinite(value):
             raise self.error(f"{what} is not a finite number", node)
         return value

@@ -125,6 +125,7 @@ def _loss_and_grads(graph: Graph, batch_values: Mapping[str, np.ndarray],
     values.update(params)
     run = program.forward_backward(values, output=graph.output,
                                    source_text=graph.source.text if graph.source else None)
+    assert run.G is not None  # forward_backward always computes gradients
     rows = [program.row(p) for p in params]
     grads = run.G[rows].mean(axis=1)
     loss = float(run.V[program.row(graph.output)].mean())
