@@ -63,6 +63,8 @@ def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
     # A step can leave the domain (log or sqrt just above 0) or overflow (exp near 709): then come
     # closer, halving h; if no step gives a finite difference there is no numeric answer (None).
     for _ in range(64):
+        if not h > 0 or x + h == x:  # the step underflowed (x near 5e-324): no difference to take
+            return None
         outs = []
         for sign in (1.0, -1.0):
             if kind == "op":

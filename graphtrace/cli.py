@@ -11,6 +11,7 @@ __all__ = ["main", "cli"]
 
 import math
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -512,9 +513,11 @@ def train_cmd(source: str | None, inline: str | None, output: str | None, data_p
       graphtrace data triangle -n 200 --seed 0 -o triangle.csv
       graphtrace train net.gt --data triangle.csv --seed 0 -o trained.gt --plot trained.png
     """
+    import importlib
     import os
 
-    from . import train as training
+    # The module, not the package attribute: graphtrace.train is the train() function.
+    training = importlib.import_module(".train", __package__)
     from .data import read_csv
     from .files import atomic_write
 
@@ -630,7 +633,12 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        rv = cli.main(args=args, prog_name="graphtrace", standalone_mode=False)
+        with warnings.catch_warnings():
+            # numpy's overflow warnings are noise here: graphtrace checks every result itself and
+            # reports a non-finite one with its node and line.
+            if not debug:
+                warnings.simplefilter("ignore", RuntimeWarning)
+            rv = cli.main(args=args, prog_name="graphtrace", standalone_mode=False)
         code = rv if isinstance(rv, int) else EXIT_OK
     except GraphtraceError as exc:
         if debug:

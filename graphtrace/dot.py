@@ -16,6 +16,7 @@ __all__ = [
     "EDGE_LABEL_LIMIT",
     "FORCE_LIMIT",
     "REFUSE_LIMIT",
+    "refuse_limit",
     "Drawing",
     "DrawNode",
     "DrawEdge",
@@ -31,6 +32,7 @@ __all__ = [
 
 import html
 import math
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -56,7 +58,35 @@ FORCE_LIMIT = 3_000
 """Above this many drawn nodes a scalar drawing needs ``force=True``."""
 
 REFUSE_LIMIT = 15_000
-"""Above this many drawn nodes a scalar drawing is refused: fold it with a coarser level."""
+"""Above this many drawn nodes a scalar drawing is refused: fold it with a coarser level.
+
+The environment variable ``GRAPHTRACE_MAX_DRAW_NODES`` replaces it (see :func:`refuse_limit`)."""
+
+
+def refuse_limit() -> int:
+    """The most nodes a scalar drawing may have: ``GRAPHTRACE_MAX_DRAW_NODES`` if set, else :data:`REFUSE_LIMIT`.
+
+    Read at each call, so a user can raise it for one run; ``--force`` is still needed above
+    :data:`FORCE_LIMIT`.
+
+    Raises:
+        UsageError: the variable is set but is not a positive integer.
+
+    Example:
+        >>> import os
+        >>> "GRAPHTRACE_MAX_DRAW_NODES" in os.environ or refuse_limit() == REFUSE_LIMIT
+        True
+    """
+    raw = os.environ.get("GRAPHTRACE_MAX_DRAW_NODES", "").strip()
+    if not raw:
+        return REFUSE_LIMIT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        raise UsageError(f"GRAPHTRACE_MAX_DRAW_NODES must be a positive integer, got {raw!r}")
+    return int(value)
 
 AUTO_SCALAR_NODES = 1_000
 AUTO_NEURONS = 300
@@ -155,6 +185,12 @@ def _float(x: Any) -> float:
         import numpy as np
 
         return float(np.mean(x))
+
+
+def _json_or_null(x: Any) -> float | None:
+    """A float for strict JSON, or None (null) when it is not finite."""
+    x = _float(x)
+    return json_number(x) if math.isfinite(x) else None
 
 
 def _atom(s: str) -> str:
@@ -351,16 +387,20 @@ class Drawing:
 
     # ---- JSON ----
     def as_json(self) -> dict[str, Any]:
-        """A JSON description of the drawn graph: nodes with value and grad, edges with local."""
+        """A JSON description of the drawn graph: nodes with value and grad, edges with local.
+
+        A number that is not finite (an overflowed gradient, a local derivative undefined at these
+        values, such as ∂(a**b)/∂b for a < 0) is ``null``: the JSON stays strict.
+        """
         nodes = []
         for n in self.nodes:
             d: dict[str, Any] = {"id": n.id, "name": str(n.name), "label": n.title, "kind": n.kind}
             if n.glyph:
                 d["op"] = n.glyph
             if n.value is not None:
-                d["value"] = json_number(n.value)
+                d["value"] = _json_or_null(n.value)
             if n.grad is not None:
-                d["grad"] = json_number(n.grad)
+                d["grad"] = _json_or_null(n.grad)
             if len(n.members) > 1 or n.kind in ("neuron", "layer"):
                 d["members"] = [str(m) for m in n.members]
             if n.cluster is not None:
@@ -376,13 +416,13 @@ class Drawing:
             else:
                 d["count"] = len(e.members)
             if e.local is not None:
-                d["local"] = json_number(e.local)
+                d["local"] = _json_or_null(e.local)
             if e.label:
                 d["label"] = e.label
             if self.wrt is not None:
                 d["on_path"] = e.on_path
             if e.flow is not None:
-                d["flow"] = json_number(e.flow)
+                d["flow"] = _json_or_null(e.flow)
             edges.append(d)
         doc: dict[str, Any] = {"graph": self.name, "output": str(self.output), "view": self.view,
                                "level": self.level, "wrt": None if self.wrt is None else str(self.wrt),
@@ -390,10 +430,10 @@ class Drawing:
         if self.paths is not None:
             p = self.paths
             doc["paths"] = {
-                "n_paths": p["n_paths"], "total": json_number(p["total"]),
-                "backprop": json_number(p["backprop"]),
-                "top": [{"nodes": [str(v) for v in q.nodes], "factors": [json_number(f) for f in q.factors],
-                         "product": json_number(q.product)} for q in p["top"]],
+                "n_paths": p["n_paths"], "total": _json_or_null(p["total"]),
+                "backprop": _json_or_null(p["backprop"]),
+                "top": [{"nodes": [str(v) for v in q.nodes], "factors": [_json_or_null(f) for f in q.factors],
+                         "product": _json_or_null(q.product)} for q in p["top"]],
             }
         return doc
 
@@ -624,6 +664,14 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
     grads = graph.backprop(forward=fwd)
     names = _Names(graph, show_consts)
     notes: list[str] = []
+    if view in ("backward", "both"):
+        # Overflowed or undefined gradients are drawn as inf/nan: say so, with the first one's line.
+        bad = [v for v in order if not math.isfinite(_float(grads[v]))]
+        if bad:
+            line = g.nodes[bad[0]].get("line")
+            notes.append(f"warning: {len(bad):,} gradient(s) are not finite numbers at these values, first "
+                         f"∂{graph.output}/∂{bad[0]} = {_float(grads[bad[0]])}"
+                         + (f" (line {line})" if line else "") + "; change the inputs with --set")
 
     drawn_scalar = [v for v in order if show_consts or g.nodes[v].get("kind") != "const"]
     layered = _is_layered(graph)
@@ -644,10 +692,13 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
 
     if chosen == "scalar":
         n = len(drawn_scalar)
-        if n > REFUSE_LIMIT:
-            raise LimitError(f"{n:,} nodes are too many to draw one by one (limit {REFUSE_LIMIT:,})",
+        refuse = refuse_limit()
+        if n > refuse:
+            raise LimitError(f"{n:,} nodes are too many to draw one by one (limit {refuse:,})",
                              hint="draw a network with --level neuron or --level layer; "
-                                  "for other graphs draw a part of it with --output NAME")
+                                  "for other graphs draw a part of it with --output NAME; "
+                                  "raise the limit with the environment variable GRAPHTRACE_MAX_DRAW_NODES "
+                                  "(and pass --force)")
         if n > FORCE_LIMIT and not force:
             raise LimitError(f"{n:,} nodes make an unreadable drawing and a slow layout "
                              f"(more than {FORCE_LIMIT:,})",
@@ -737,9 +788,15 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
         clusters = _layer_titles(sorted({c for c in layer_of.values() if c is not None}))
 
     if heat and flows:
-        top_flow = max((e.flow for e in edges if e.flow is not None), default=0.0)
+        top_flow = max((e.flow for e in edges if e.flow is not None and math.isfinite(e.flow)), default=0.0)
         for e in edges:
-            if e.flow is not None:
+            if e.flow is None:
+                continue
+            if math.isnan(e.flow):  # 0·∞ after an overflow: no flow to show
+                e.flow = 0.0
+            elif math.isinf(e.flow):  # overflowed: the strongest there is
+                e.flow = 1.0
+            else:
                 e.flow = e.flow / top_flow if top_flow > 0 else 0.0
 
     if edge_labels is None:

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from .api import Graph, parse
-from .errors import GraphError, UsageError
+from .errors import GraphError, LimitError, UsageError
+from .parse import LIMITS
 
 ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity")
 LOSSES: tuple[str, ...] = ("bce", "mse")
@@ -55,6 +56,7 @@ def parse_shape(shape: str | Sequence[int]) -> list[int]:
 
     Raises:
         UsageError: fewer than two layers, a size that is not a positive integer, or too big.
+        LimitError: the network would have more graph nodes than ``GRAPHTRACE_MAX_NODES`` allows.
 
     Example:
         >>> parse_shape("2-3-1"), parse_shape([2, 1])
@@ -65,7 +67,7 @@ def parse_shape(shape: str | Sequence[int]) -> list[int]:
         sizes = []
         for p in parts:
             p = p.strip()
-            if not p.isdigit():
+            if not (p.isascii() and p.isdigit()):  # str.isdigit also accepts '²', which int() refuses
                 raise UsageError(f"bad SHAPE '{shape}': expected layer sizes joined by '-', e.g. 2-3-1")
             sizes.append(int(p))
     else:
@@ -77,7 +79,20 @@ def parse_shape(shape: str | Sequence[int]) -> list[int]:
     for s in sizes:
         if not 1 <= s <= _MAX_UNITS:
             raise UsageError(f"bad SHAPE '{shape}': every layer needs 1 to {_MAX_UNITS} units, got {s}")
+    # Checked before any text is made: 1024-1024-1024-1 would be a 100 MB script of 6 million nodes.
+    nodes = _min_nodes(sizes)
+    if nodes > LIMITS.nodes:
+        raise LimitError(f"a {'-'.join(map(str, sizes))} network makes at least {nodes:,} graph nodes, "
+                         f"more than the limit of {LIMITS.nodes:,}",
+                         hint="choose smaller layers, or raise the limit with the environment variable "
+                              "GRAPHTRACE_MAX_NODES")
     return sizes
+
+
+def _min_nodes(sizes: list[int]) -> int:
+    # Per neuron: fan_in weights, fan_in products, fan_in additions (the bias included), the bias
+    # and the activation; then the inputs, and per output at least a target and a 5-node loss.
+    return sizes[0] + sum(b * (3 * a + 2) for a, b in zip(sizes[:-1], sizes[1:], strict=True)) + 6 * sizes[-1]
 
 
 def _init_values(sizes: list[int], init: str, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -128,6 +143,8 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
 
     Raises:
         UsageError: a bad shape, activation, loss or init.
+        LimitError: the network is bigger than ``GRAPHTRACE_MAX_NODES`` or its script than
+            ``GRAPHTRACE_MAX_SCRIPT_BYTES`` allows.
 
     Example:
         >>> text = mlp_script([1, 1], init="zeros")
@@ -215,7 +232,14 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
             lines.append(f"{name} = 0.5*({t} - {o})**2    # squared error")
     if outputs > 1:
         lines.append("L = " + " + ".join(f"L_{k}" for k in range(1, outputs + 1)) + "    # the total loss")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    size = len(text.encode("utf-8"))
+    if size > LIMITS.script_bytes:  # a script that graphtrace would refuse to read back is no use
+        raise LimitError(f"the {shape_text} network's script would be {size:,} bytes, more than the "
+                         f"{LIMITS.script_bytes:,}-byte limit on scripts",
+                         hint="choose smaller layers, or raise the limit with the environment variable "
+                              "GRAPHTRACE_MAX_SCRIPT_BYTES")
+    return text
 
 
 def mlp(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = "bce",

@@ -15,19 +15,22 @@ __all__ = [
     "sum_over_paths",
     "top_paths",
     "enumerate_paths",
+    "max_paths_limit",
+    "DEFAULT_MAX_PATHS",
     "path_flows",
     "between",
 ]
 
 import heapq
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from .errors import GraphError, LimitError
+from .errors import GraphError, LimitError, UsageError
 from .evaluate import Forward
 
 
@@ -153,19 +156,56 @@ def _unwind(entry: tuple[float, float, Any], output: Any) -> Path:
     return Path(tuple(nodes), tuple(factors), product, tuple(slots))
 
 
+DEFAULT_MAX_PATHS = 100_000
+"""How many paths :func:`enumerate_paths` lists at most, unless ``GRAPHTRACE_MAX_PATHS`` says otherwise."""
+
+
+def max_paths_limit() -> int:
+    """The bound of :func:`enumerate_paths`: ``GRAPHTRACE_MAX_PATHS`` if set, else 100,000.
+
+    Read at each call, so a user (or a test) can raise it without reimporting anything.
+
+    Raises:
+        UsageError: the variable is set but is not a positive integer.
+
+    Example:
+        >>> import os
+        >>> "GRAPHTRACE_MAX_PATHS" in os.environ or max_paths_limit() == 100_000
+        True
+    """
+    raw = os.environ.get("GRAPHTRACE_MAX_PATHS", "").strip()
+    if not raw:
+        return DEFAULT_MAX_PATHS
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        raise UsageError(f"GRAPHTRACE_MAX_PATHS must be a positive integer, got {raw!r}")
+    return int(value)
+
+
 def enumerate_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
-                    max_paths: int = 100_000) -> list[Path]:
+                    max_paths: int | None = None) -> list[Path]:
     """Every path from ``wrt`` to the output, explicitly, in depth-first source order.
 
-    Refuses (LimitError) when there are more than ``max_paths``: use :func:`top_paths` then.
+    Refuses (LimitError) when there are more than ``max_paths`` (default: :func:`max_paths_limit`,
+    the environment variable ``GRAPHTRACE_MAX_PATHS`` or 100,000): use :func:`top_paths` then,
+    whose cost does not grow with the number of paths.
+
+    >>> from graphtrace import parse
+    >>> g = parse("x: input = 3\\nh = x*x")
+    >>> [p.product for p in enumerate_paths(g.nx, g.forward(), "x")]
+    [3.0, 3.0]
     """
     output = forward.output if output is None else output
+    bound = max_paths_limit() if max_paths is None else max_paths
     n = count_paths(g, wrt, output, forward.order)
-    if n > max_paths:
+    if n > bound:
         raise LimitError(
-            f"{n:,} paths lead from '{wrt}' to '{output}', more than the {max_paths:,} that are listed explicitly",
+            f"{n:,} paths lead from '{wrt}' to '{output}', more than the {bound:,} that are listed explicitly",
             hint="list the best ones with --top K (count and total stay exact); raise the bound with "
-                 "GRAPHTRACE_MAX_PATHS",
+                 "the environment variable GRAPHTRACE_MAX_PATHS",
         )
     nodes = set(between(g, forward.order, wrt, output))
     local = forward.locals

@@ -47,6 +47,9 @@ DEFAULT_DPI = 96.0  # Graphviz's own default for bitmap output
 _PAD_IN = 2 * 4 / 72
 # Above this many attribute statements a PNG gets a layout_size pass before it is drawn.
 _MEASURE_ABOVE = 200
+# The PNG caps: a bigger image takes gigabytes to draw and most viewers refuse it anyway.
+_MAX_PNG_SIDE = 16384
+_MAX_PNG_PIXELS = 50_000_000
 
 _INSTALL_SYSTEM = (
     "Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
@@ -244,30 +247,51 @@ def png_dpi_for(
 def render_bytes(
     dot_source: str, fmt: str, *, backend: str = "auto", timeout: float | None = None
 ) -> bytes:
-    """Draw ``dot_source`` as ``fmt``, keeping large PNGs within :func:`png_dpi_for`'s limits.
+    """Draw ``dot_source`` as ``fmt``, keeping PNGs within 16,384 pixels a side and 50 megapixels.
 
     For PNG graphs with more than 200 attribute statements (lines of DOT containing ``[``:
     nodes and edges, so it over-counts, erring towards measuring), the graph is first laid out
-    with :func:`layout_size` to pick a dpi; small graphs are drawn at Graphviz's default dpi
-    in one pass. The timeout covers both passes.
+    with :func:`layout_size` to pick a dpi with :func:`png_dpi_for`; small graphs are drawn at
+    Graphviz's default dpi in one pass. Every PNG is then measured (its IHDR header): one that
+    is still too big (a long chain of wide labels, or Graphviz rounding) is drawn again smaller.
+    The timeout covers all passes.
 
     Example:
         >>> render_bytes("digraph { a -> b }", "png")[:8]
         b'\\x89PNG\\r\\n\\x1a\\n'
     """
-    if fmt != "png" or sum("[" in line for line in dot_source.splitlines()) <= _MEASURE_ABOVE:
+    if fmt != "png":
         return layout(dot_source, fmt, backend=backend, timeout=timeout)
-    chosen = choose_backend(fmt, backend).name  # both passes on the same program
+    chosen = choose_backend(fmt, backend).name  # every pass on the same program
     seconds = _resolve_timeout(timeout)
     start = time.monotonic()
-    width, height = layout_size(dot_source, backend=chosen, timeout=seconds)
-    remaining = seconds - (time.monotonic() - start)
-    if remaining <= 0:
-        raise _timeout_error(seconds)
-    dpi = png_dpi_for(width, height)
-    return layout(
-        dot_source, fmt, backend=chosen, timeout=remaining, dpi=dpi if dpi < DEFAULT_DPI else None
-    )
+    dpi = DEFAULT_DPI
+    if sum("[" in line for line in dot_source.splitlines()) > _MEASURE_ABOVE:
+        width, height = layout_size(dot_source, backend=chosen, timeout=seconds)
+        dpi = png_dpi_for(width, height, max_side=_MAX_PNG_SIDE, max_pixels=_MAX_PNG_PIXELS)
+    for _ in range(3):
+        remaining = seconds - (time.monotonic() - start)
+        if remaining <= 0:
+            raise _timeout_error(seconds)
+        out = layout(dot_source, fmt, backend=chosen, timeout=remaining, dpi=dpi if dpi < DEFAULT_DPI else None)
+        over = _png_overshoot(out)
+        if over <= 1.0:
+            return out
+        # Graphviz rounds node and label sizes to whole pixels, so a drawing does not shrink
+        # exactly in proportion to the dpi: aim a little under the limit.
+        dpi = dpi / over * 0.98
+    raise RenderError(f"cannot fit the PNG within {_MAX_PNG_SIDE:,} pixels a side and "
+                      f"{_MAX_PNG_PIXELS:,} pixels in all",
+                      hint="write .svg (no size limit) or draw a coarser --level")
+
+
+def _png_overshoot(data: bytes) -> float:
+    """How many times too big a PNG is (<= 1 when within the limits; 0 if it has no IHDR)."""
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return 0.0
+    width = int.from_bytes(data[16:20], "big")
+    height = int.from_bytes(data[20:24], "big")
+    return max(width / _MAX_PNG_SIDE, height / _MAX_PNG_SIDE, math.sqrt(width * height / _MAX_PNG_PIXELS))
 
 
 def doctor() -> dict[str, Any]:
