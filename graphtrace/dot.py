@@ -811,7 +811,8 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
             "total": _float(graph.sum_over_paths(wrt, forward=fwd)), "backprop": _float(grads[wrt]),
             "top": graph.paths(wrt, top=top, forward=fwd), "display": display_name, "short": names.glyph,
         }
-    return Drawing(graph.name, graph.output, view, chosen, nodes, edges, clusters, rankdir, wrt, paths,
+    # The script's file name without its folder: the same script gives the same DOT wherever it lies.
+    return Drawing(os.path.basename(graph.name), graph.output, view, chosen, nodes, edges, clusters, rankdir, wrt, paths,
                    legend, edge_labels, notes)
 
 
