@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import DataError, LimitError, Location, UsageError
+from .errors import DataError, LimitError, Location, UsageError, env_limit
 
 DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss")
 """The names :func:`make_dataset` knows, in the order help texts list them."""
@@ -483,16 +483,7 @@ def _bytes_limit_error(file: str, size: int, limit: int) -> LimitError:
 
 def _resolve_limit(value: int | None, env: str, default: int, what: str) -> int:
     if value is None:
-        raw = os.environ.get(env, "").strip()
-        if not raw:
-            return default
-        try:
-            number = float(raw)
-        except ValueError:
-            number = math.nan
-        if not (math.isfinite(number) and number.is_integer() and number >= 1):
-            raise UsageError(f"{env} must be a positive integer, got {raw!r}")
-        return int(number)
+        return env_limit(env, default)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
         raise UsageError(f"{what} must be a positive integer, got {value!r}")
     return int(value)

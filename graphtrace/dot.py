@@ -38,7 +38,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import LimitError, UsageError
+from .errors import LimitError, UsageError, env_limit
 from .ops import OPS
 from .report import fmt, json_number
 
@@ -77,16 +77,8 @@ def refuse_limit() -> int:
         >>> "GRAPHTRACE_MAX_DRAW_NODES" in os.environ or refuse_limit() == REFUSE_LIMIT
         True
     """
-    raw = os.environ.get("GRAPHTRACE_MAX_DRAW_NODES", "").strip()
-    if not raw:
-        return REFUSE_LIMIT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise UsageError(f"GRAPHTRACE_MAX_DRAW_NODES must be a positive integer, got {raw!r}")
-    return int(value)
+    return env_limit("GRAPHTRACE_MAX_DRAW_NODES", REFUSE_LIMIT)
+
 
 AUTO_SCALAR_NODES = 1_000
 AUTO_NEURONS = 300

@@ -17,8 +17,11 @@ __all__ = [
     "UsageError",
     "OutputError",
     "Location",
+    "env_limit",
 ]
 
+import math
+import os
 from dataclasses import dataclass
 
 
@@ -101,3 +104,27 @@ class UsageError(GraphtraceError):
 
 class OutputError(GraphtraceError):
     """An output file cannot be written: missing folder, permission denied, disk full."""
+
+
+def env_limit(name: str, default: int) -> int:
+    """A safety limit: the environment variable ``name`` when set, else ``default``.
+
+    Read at each call, so a user (or a test) can raise a limit for one run. Every limit variable
+    of graphtrace goes through here, so each accepts the same forms (``5000``, ``1e6``).
+
+    Raises:
+        UsageError: the variable is set but is not a positive integer.
+
+    >>> env_limit("GRAPHTRACE_DOCTEST_UNSET_LIMIT", 7)
+    7
+    """
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value.is_integer() and value >= 1):
+        raise UsageError(f"{name} must be a positive integer, got {raw!r}")
+    return int(value)

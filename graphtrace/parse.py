@@ -19,20 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from .errors import LimitError, Location, ParseError
+from .errors import LimitError, Location, ParseError, env_limit
 from .ops import BINARY, FUNCTIONS, OPS, UNARY
 
 KINDS = ("input", "param")
-
-
-def _limit(env: str, default: int) -> int:
-    raw = os.environ.get(env)
-    if raw is None:
-        return default
-    try:
-        return int(float(raw))
-    except ValueError:
-        return default
 
 
 class _Limits:
@@ -40,11 +30,11 @@ class _Limits:
 
     @property
     def script_bytes(self) -> int:
-        return _limit("GRAPHTRACE_MAX_SCRIPT_BYTES", 10_000_000)
+        return env_limit("GRAPHTRACE_MAX_SCRIPT_BYTES", 10_000_000)
 
     @property
     def nodes(self) -> int:
-        return _limit("GRAPHTRACE_MAX_NODES", 1_000_000)
+        return env_limit("GRAPHTRACE_MAX_NODES", 1_000_000)
 
 
 LIMITS = _Limits()

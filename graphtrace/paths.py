@@ -23,14 +23,13 @@ __all__ = [
 
 import heapq
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import networkx as nx
 
-from .errors import GraphError, LimitError, UsageError
+from .errors import GraphError, LimitError, env_limit
 from .evaluate import Forward
 
 
@@ -173,16 +172,7 @@ def max_paths_limit() -> int:
         >>> "GRAPHTRACE_MAX_PATHS" in os.environ or max_paths_limit() == 100_000
         True
     """
-    raw = os.environ.get("GRAPHTRACE_MAX_PATHS", "").strip()
-    if not raw:
-        return DEFAULT_MAX_PATHS
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise UsageError(f"GRAPHTRACE_MAX_PATHS must be a positive integer, got {raw!r}")
-    return int(value)
+    return env_limit("GRAPHTRACE_MAX_PATHS", DEFAULT_MAX_PATHS)
 
 
 def enumerate_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,

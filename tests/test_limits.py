@@ -371,3 +371,23 @@ def test_training_divergence_names_the_epoch_and_batch(net_and_data):
     assert "nan" not in out.lower()
     code, out, err = run_main(["train", str(net), "--data", str(data), "--lr", "1e300", "--epochs", "5", "--json"])
     assert_clean_error(code, out, err, where="epoch ")
+
+
+@pytest.mark.parametrize("variable", ["GRAPHTRACE_MAX_SCRIPT_BYTES", "GRAPHTRACE_MAX_NODES",
+                                      "GRAPHTRACE_MAX_DRAW_NODES", "GRAPHTRACE_MAX_PATHS",
+                                      "GRAPHTRACE_MAX_CSV_ROWS"])
+def test_every_limit_variable_rejects_a_bad_value_the_same_way(variable, monkeypatch):
+    from graphtrace.errors import UsageError, env_limit
+
+    monkeypatch.setenv(variable, "lots")
+    with pytest.raises(UsageError, match=f"{variable} must be a positive integer"):
+        env_limit(variable, 10)
+    monkeypatch.setenv(variable, "1e3")
+    assert env_limit(variable, 10) == 1000
+
+
+def test_a_bad_script_limit_variable_is_a_usage_error_not_ignored(monkeypatch):
+    monkeypatch.setenv("GRAPHTRACE_MAX_NODES", "-5")
+    code, out, err = run_main(["grad", "-e", "x: input = 1; y = x*x"])
+    assert code == 2 and out == ""
+    assert "GRAPHTRACE_MAX_NODES must be a positive integer" in err and "Traceback" not in err
