@@ -9,7 +9,7 @@ marked and compared only between path sum and backprop.
 
 from __future__ import annotations
 
-__all__ = ["numeric_gradient", "numeric_gradients", "gradient_entries", "step_size", "relative_error",
+__all__ = ["numeric_gradient", "richardson", "numeric_gradients", "gradient_entries", "step_size", "relative_error",
            "near_kink", "GradientEntry", "CheckReport"]
 
 import math
@@ -27,13 +27,16 @@ from .ops import OPS
 
 
 def step_size(x: float) -> float:
-    """The central-difference step for a value x: about ε^(1/3)·max(1, |x|), balancing truncation
-    error (h²) against rounding error (ε/h).
+    """The finite-difference step for a value x: 1e-4·max(1, |x|).
+
+    Richardson's extrapolation leaves a truncation error of order h⁴ (≈ 1e-17 relative at this
+    step), so the step can be much larger than a plain central difference's ε^(1/3), which keeps
+    the rounding error (≈ ε/h) small too.
 
     >>> step_size(0.0), round(step_size(100.0), 12)
-    (6e-06, 0.0006)
+    (0.0001, 0.01)
     """
-    return 6e-6 * max(1.0, abs(float(x)))
+    return 1e-4 * max(1.0, abs(float(x)))
 
 
 def relative_error(a: float, b: float) -> float:
@@ -47,9 +50,11 @@ def relative_error(a: float, b: float) -> float:
 
 def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
                      values: Mapping[Any, Any] | None = None, *, h: float | None = None) -> float | None:
-    """∂output/∂wrt by a central difference (f(x+h) − f(x−h)) / 2h, from forward values only.
+    """∂output/∂wrt by central differences D(h) = (f(x+h) − f(x−h)) / 2h, from forward values only.
 
-    None when no step gives a finite difference (the output is not finite around ``wrt``).
+    Richardson's extrapolation (4·D(h/2) − D(h)) / 3 cancels the h² error term, which would
+    otherwise dominate wherever the step (scaled to |x|) is large, as for exp at x = 700. None when no step
+    gives a finite difference (the output is not finite around ``wrt``).
 
     >>> from graphtrace import parse
     >>> from graphtrace.evaluate import evaluate
@@ -62,28 +67,67 @@ def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
     kind = g.nodes[wrt].get("kind")
     # A step can leave the domain (log or sqrt just above 0) or overflow (exp near 709): then come
     # closer, halving h; if no step gives a finite difference there is no numeric answer (None).
+    def output_at(point: float) -> float:
+        if kind == "op":
+            f = evaluate(g, values, output=forward.output, with_locals=False,
+                         overrides={wrt: point}, check=False)
+        else:
+            merged = dict(values or {})
+            merged[wrt] = point
+            f = evaluate(g, merged, output=forward.output, with_locals=False, check=False)
+        return float(f.values[forward.output])
+
+    best: float | None = None
+    refinements = 0
+    f0 = float(forward.values[forward.output])
     for _ in range(64):
-        if not h > 0 or x + h == x:  # the step underflowed (x near 5e-324): no difference to take
-            return None
-        outs = []
-        for sign in (1.0, -1.0):
-            if kind == "op":
-                f = evaluate(g, values, output=forward.output, with_locals=False,
-                             overrides={wrt: x + sign * h}, check=False)
-            else:
-                merged = dict(values or {})
-                merged[wrt] = x + sign * h
-                f = evaluate(g, merged, output=forward.output, with_locals=False, check=False)
-            outs.append(float(f.values[forward.output]))
-        d = (outs[0] - outs[1]) / (2.0 * h)
-        if math.isfinite(d):
+        if not h > 0 or x + h / 2.0 == x:  # the step underflowed (x near 5e-324): no difference
+            return best
+        wide = (output_at(x + h) - output_at(x - h)) / (2.0 * h)
+        narrow = (output_at(x + h / 2.0) - output_at(x - h / 2.0)) / h
+        d = richardson(wide, narrow)
+        if not math.isfinite(d):
+            # The step left the domain (log or sqrt just above 0) or overflowed: come closer.
+            h = min(h, 1e-4 * abs(x)) / 2.0 if x != 0 else h / 2.0
+            continue
+        best = d
+        if settled(wide, narrow, d, rounding_noise(f0, h)) or refinements == 3:
             return d
-        h = min(h, 1e-4 * abs(x)) / 2.0 if x != 0 else h / 2.0
-    return None
+        # The two steps disagree: the function bends on the scale of h (sqrt near 0): shrink it.
+        h /= 10.0
+        refinements += 1
+    return best
+
+
+def settled(wide: float, narrow: float, d: float, noise: float) -> bool:
+    """Whether D(h) and D(h/2) agree well enough that the extrapolated value can be trusted.
+
+    Their difference estimates the h² error, and what Richardson leaves is of the order of its
+    square; a difference within ``noise`` (the rounding error of the output, ≈ ε·|f|/h) says
+    nothing about the step, and shrinking the step would only make it worse.
+    """
+    gap = abs(narrow - wide)
+    return gap <= 1e-4 * abs(d) or gap <= noise
+
+
+def rounding_noise(output: float, h: float) -> float:
+    """The rounding error of a central difference of ``output`` with step ``h``, with a margin."""
+    return 64.0 * 2.2e-16 * max(abs(output), 1e-300) / h
+
+
+def richardson(wide: Any, narrow: Any) -> Any:
+    """Central differences with steps h and h/2 combined so that their h² error terms cancel.
+
+    >>> import math
+    >>> d = richardson((math.exp(1.1) - math.exp(0.9)) / 0.2, (math.exp(1.05) - math.exp(0.95)) / 0.1)
+    >>> abs(d - math.e) < 1e-5 < abs((math.exp(1.1) - math.exp(0.9)) / 0.2 - math.e)
+    True
+    """
+    return (4.0 * narrow - wide) / 3.0
 
 
 def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
-                      values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> dict[Any, float]:
+                      values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> dict[Any, float | None]:
     """:func:`numeric_gradient` for many nodes at once: every perturbed run is a column of one
     batched forward pass of the compiled engine (chunked to ``limit`` bytes), same steps, same result.
 
@@ -106,10 +150,17 @@ def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
     rows = [prog.row(w) for w in wrt]
     steps = [step_size(base[r, 0]) for r in rows]
     outs = prog.perturbed_outputs(base, rows, steps, forward.output, limit=limit)
-    result = {w: float((outs[k, 0] - outs[k, 1]) / (2.0 * steps[k])) for k, w in enumerate(wrt)}
-    for w, d in result.items():
-        if not math.isfinite(d):  # the step left the domain or overflowed: retry it alone, closer
-            result[w] = numeric_gradient(g, w, forward, values)  # type: ignore[assignment]
+    halves = prog.perturbed_outputs(base, rows, [h / 2.0 for h in steps], forward.output, limit=limit)
+    result: dict[Any, float | None] = {}
+    f0 = float(forward.values[forward.output])
+    for k, w in enumerate(wrt):
+        wide = float((outs[k, 0] - outs[k, 1]) / (2.0 * steps[k]))
+        narrow = float((halves[k, 0] - halves[k, 1]) / steps[k])
+        d = richardson(wide, narrow)
+        if math.isfinite(d) and settled(wide, narrow, d, rounding_noise(f0, steps[k])):
+            result[w] = d
+        else:  # out of the domain, overflowed, or bending on the step's scale: alone, closer
+            result[w] = numeric_gradient(g, w, forward, values)
     return result
 
 
@@ -162,15 +213,16 @@ def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, A
                              numeric=numbers.get(w), n_paths=counts[w], kinks=kinks[w]) for w in wrt}
 
 
-def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-4) -> list[Any]:
+def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-3) -> list[Any]:
     """The kink ops among ``nodes`` whose operands sit within ``scale`` of a kink (in the FD's reach)."""
     found = []
     for v in nodes:
         op = g.nodes[v].get("op")
-        if op is None or OPS[op].kink is None:
+        kink = OPS[op].kink if op is not None else None
+        if kink is None:
             continue
         args = [forward.values[u] for u in operands(g, v)]
-        if bool(np.any(OPS[op].kink(scale * max(1.0, *(abs(float(a)) for a in args)), *args))):
+        if bool(np.any(kink(scale * max(1.0, *(abs(float(a)) for a in args)), *args))):
             found.append(v)
     return found
 

@@ -419,3 +419,18 @@ def test_debug_flag_shows_traceback():
     code, out, err = run_cli(["--debug", "grad", "-e", "x: input = 1\ny = sigmod(x)"])
     assert code == 2
     assert "Traceback" in err
+
+
+@pytest.mark.parametrize("script, analytic", [
+    ("x: param = 700\ny = exp(x)", math.exp(700)),          # a large argument: a big |x|-scaled step
+    ("x: param = 1e-3\ny = sqrt(x)", 0.5 / math.sqrt(1e-3)),  # close to the edge of the domain
+    ("x: param = 50\ny = sin(x)*x", math.cos(50) * 50 + math.sin(50)),
+])
+def test_check_passes_where_a_plain_central_difference_is_too_coarse(script, analytic):
+    code, out, err = run_main(["grad", "-e", script, "--json"])
+    assert code == 0, err
+    entry = strict_json(out)["gradients"]["x"]
+    assert entry["backprop"] == pytest.approx(analytic, rel=1e-12)
+    assert entry["numeric"] == pytest.approx(analytic, rel=1e-7)
+    code, out, err = run_main(["check", "-e", script])
+    assert code == 0, err
