@@ -32,7 +32,7 @@ sys.path.insert(0, str(ROOT))
 import graphtrace  # noqa: E402
 from graphtrace import paths as ref_paths  # noqa: E402
 from graphtrace.engine import compile_graph  # noqa: E402
-from graphtrace.mlp import layer_weights, mlp_script  # noqa: E402
+from graphtrace.network import layer_weights, mlp_script  # noqa: E402
 
 Row = dict[str, Any]
 

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-import sys as _sys
-import types as _types
 from importlib import import_module as _import_module
 from typing import Any as _Any
 
@@ -62,6 +60,8 @@ _LAZY = {
     "GradientEntry": "check",
     "OPS": "ops",
     "to_dot": "dot",
+    "mlp": "network",  # graphtrace.mlp([2, 3, 1]) and graphtrace.train(net, data) are functions;
+    "train": "training",  # their modules have other names, so importing one never shadows them
 }
 
 
@@ -76,32 +76,3 @@ def __getattr__(name: str) -> _Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
-
-
-class _Package(_types.ModuleType):
-    """graphtrace's module type: ``graphtrace.mlp`` and ``graphtrace.train`` are the functions.
-
-    Their modules share the names; importing a submodule makes Python set the package attribute
-    to the module, which would turn ``graphtrace.mlp([2, 3, 1])`` into "module is not callable"
-    once anything ran ``from graphtrace.mlp import ...``. A property wins over that assignment
-    (it is ignored), and imports the function on first use. The modules stay importable as usual.
-    """
-
-    @property
-    def mlp(self) -> _Any:
-        return _import_module(".mlp", __name__).mlp
-
-    @mlp.setter
-    def mlp(self, value: _Any) -> None:  # the import system records the submodule: keep the function
-        pass
-
-    @property
-    def train(self) -> _Any:
-        return _import_module(".train", __name__).train
-
-    @train.setter
-    def train(self, value: _Any) -> None:
-        pass
-
-
-_sys.modules[__name__].__class__ = _Package

@@ -438,7 +438,7 @@ def mlp_cmd(shape: str, activation: str, loss: str, init: str, seed: int, out: s
       graphtrace mlp 2-3-1 --init zeros -o symmetry_zeros.gt
       graphtrace mlp 2-4-2-1 --activation tanh
     """
-    from .mlp import mlp_script, parse_shape
+    from .network import mlp_script, parse_shape
 
     sizes = parse_shape(shape)
     text = mlp_script(sizes, activation=activation, loss=loss, init=init, seed=seed)
@@ -513,11 +513,9 @@ def train_cmd(source: str | None, inline: str | None, output: str | None, data_p
       graphtrace data triangle -n 200 --seed 0 -o triangle.csv
       graphtrace train net.gt --data triangle.csv --seed 0 -o trained.gt --plot trained.png
     """
-    import importlib
     import os
 
-    # The module, not the package attribute: graphtrace.train is the train() function.
-    training = importlib.import_module(".train", __package__)
+    from . import training
     from .data import read_csv
     from .files import atomic_write
 

@@ -220,7 +220,7 @@ def _section(w: _Writer, samples: Path, backend: str) -> None:
 def _train(w: _Writer, samples: Path, i: int, label: str, sample: str, options: dict[str, Any],
            data: Any) -> None:
     from .api import load
-    from .train import plot_training, train
+    from .training import plot_training, train
 
     graph = load(samples / sample)
     result = train(graph, data, seed=0, **options)
@@ -234,7 +234,7 @@ def _train(w: _Writer, samples: Path, i: int, label: str, sample: str, options: 
     for message in result.warnings:
         w.note(f"warning: {message}")
     if w.section.extra == "symmetry" and i == 1:
-        from .train import hidden_units_identical
+        from .training import hidden_units_identical
 
         same = hidden_units_identical(result.graph)
         w.note(f"after training from zeros, the hidden units are {'still identical' if same else 'different'} "

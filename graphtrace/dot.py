@@ -618,7 +618,7 @@ def _with_layers(graph: Graph) -> Graph:
     if not any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names):
         return graph
     from .api import Graph as _G
-    from .mlp import annotate_mlp
+    from .network import annotate_mlp
 
     copy = _G(graph.nx.copy(), graph.source, output=graph.output)
     return copy if annotate_mlp(copy) else graph

@@ -149,7 +149,7 @@ def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str,
     if len(features) == 0:
         raise DataError(f"{data.name}: no feature column to train on")
     rows = data.values[:MAX_DATA_ROWS]
-    from .train import prediction_node
+    from .training import prediction_node
 
     predict = prediction_node(graph)
     predict = graph.output if predict is None else predict

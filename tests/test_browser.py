@@ -254,7 +254,7 @@ def _triangle_graph() -> tuple[graphtrace.Graph, str]:
     if path.exists():
         g = graphtrace.load(path)
     else:
-        from graphtrace.mlp import mlp
+        from graphtrace.network import mlp
 
         g = mlp([2, 3, 1], seed=0)
     first = [str(v) for v in g.params if g.nx.nodes[v].get("layer", 1) == 1 and re.match(r"w", str(v))]
@@ -282,7 +282,7 @@ def test_triangle_paths_of_a_first_layer_weight(browser, tmp_path: Path, shots: 
 
 def test_training_view_lowers_the_loss(browser, tmp_path: Path, shots: Path) -> None:
     from graphtrace.data import make_dataset
-    from graphtrace.mlp import mlp
+    from graphtrace.network import mlp
 
     html = tmp_path / "train.html"
     explorer.write_html(mlp([2, 3, 1], seed=0), html, data=make_dataset("triangle", 200, seed=0))

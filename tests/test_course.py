@@ -9,8 +9,8 @@ import pytest
 
 import graphtrace
 from graphtrace.data import make_dataset, read_csv, write_csv
-from graphtrace.mlp import annotate_mlp, collapse_linear, mlp, mlp_script
-from graphtrace.train import hidden_units_identical, predict, train
+from graphtrace.network import annotate_mlp, collapse_linear, mlp, mlp_script
+from graphtrace.training import hidden_units_identical, predict, train
 from tests.helpers import SAMPLES, run_cli
 
 

@@ -13,7 +13,7 @@ from helpers import SAMPLES
 import graphtrace
 from graphtrace import dot
 from graphtrace.errors import GraphError, LimitError, UsageError
-from graphtrace.mlp import mlp, mlp_script
+from graphtrace.network import mlp, mlp_script
 
 GOLDEN = Path(__file__).parent / "golden"
 SAMPLE_FILES = sorted(SAMPLES.glob("*.gt"))

@@ -125,7 +125,7 @@ def test_embed_json_escapes_markup_and_round_trips() -> None:
 
 def test_data_adds_the_training_view() -> None:
     from graphtrace.data import make_dataset
-    from graphtrace.mlp import mlp
+    from graphtrace.network import mlp
 
     g = mlp([2, 3, 1], seed=0)
     data = make_dataset("triangle", 60, seed=1)
@@ -160,7 +160,7 @@ def test_explore_command_writes_a_page_and_prints_its_path(tmp_path: Path) -> No
 
 def test_explore_command_with_data(tmp_path: Path) -> None:
     from graphtrace.data import make_dataset, write_csv
-    from graphtrace.mlp import mlp_script
+    from graphtrace.network import mlp_script
 
     net = tmp_path / "net.gt"
     net.write_text(mlp_script([2, 3, 1], seed=0), encoding="utf-8")
@@ -266,7 +266,7 @@ def test_javascript_core_equals_the_python_engine() -> None:
 @pytest.mark.skipif(NODE is None, reason="node is not on PATH")
 def test_javascript_training_step_equals_the_python_mean_gradient() -> None:
     from graphtrace.data import make_dataset
-    from graphtrace.mlp import mlp
+    from graphtrace.network import mlp
 
     g = mlp([2, 3, 1], seed=2)
     data = make_dataset("triangle", 30, seed=4)

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from graphtrace.cli import cli
 from graphtrace.data import make_dataset, write_csv
-from graphtrace.mlp import mlp_script
+from graphtrace.network import mlp_script
 
 SHORT = 150
 SHORT_SVG = 30  # each one runs Graphviz

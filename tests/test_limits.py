@@ -18,7 +18,7 @@ from helpers import assert_clean_error, mlp_script, run_cli, run_main, strict_js
 import graphtrace
 from graphtrace.data import make_dataset, write_csv
 from graphtrace.errors import LimitError
-from graphtrace.mlp import mlp_script as network_script
+from graphtrace.network import mlp_script as network_script
 from graphtrace.paths import enumerate_paths
 
 

@@ -1,4 +1,4 @@
-"""Tests for graphtrace.mlp: generated MLP scripts, names, attributes, inits, collapse and the mlp CLI."""
+"""Tests for graphtrace.network (graphtrace.mlp): generated MLP scripts, names, attributes, inits, collapse and the mlp CLI."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 
 import graphtrace
 from graphtrace.errors import GraphError, UsageError
-from graphtrace.mlp import (
+from graphtrace.network import (
     ACTIVATIONS,
     annotate_mlp,
     collapse_linear,
@@ -176,3 +176,13 @@ def test_cli_mlp_errors_exit_2(args, match, tmp_path):
     assert code == 2, (out, err)
     assert match in err and "Traceback" not in err
     assert not target.exists()
+
+
+def test_graphtrace_mlp_and_train_are_the_functions_even_after_their_modules_are_imported():
+    import graphtrace
+    import graphtrace.network
+    import graphtrace.training
+
+    assert graphtrace.mlp is graphtrace.network.mlp
+    assert graphtrace.train is graphtrace.training.train
+    assert graphtrace.mlp([2, 1], seed=0).params == ["w1_1_1", "w1_2_1", "b1_1"]

@@ -14,7 +14,7 @@ from helpers import SAMPLES, assert_clean_error, run_cli, run_main
 
 import graphtrace
 from graphtrace import dot
-from graphtrace.mlp import mlp_script
+from graphtrace.network import mlp_script
 
 render = pytest.importorskip("graphtrace.render")
 

@@ -12,7 +12,7 @@ from helpers import run_main
 import graphtrace
 from graphtrace import paths
 from graphtrace.evaluate import evaluate
-from graphtrace.mlp import mlp_script
+from graphtrace.network import mlp_script
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""Tests for graphtrace.train: batched gradient steps, determinism, data matching, writing back, CLI."""
+"""Tests for graphtrace.training (graphtrace.train): batched gradient steps, determinism, data matching, writing back, CLI."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import pytest
 import graphtrace
 from graphtrace.data import Dataset, make_dataset, write_csv
 from graphtrace.errors import DataError, EvaluationError, UsageError
-from graphtrace.mlp import mlp, mlp_script
-from graphtrace.train import (
+from graphtrace.network import mlp, mlp_script
+from graphtrace.training import (
     DEFAULT_BATCH,
     DEFAULT_EPOCHS,
     DEFAULT_LR,

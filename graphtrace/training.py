@@ -38,7 +38,7 @@ from .api import Graph, parse
 from .data import Dataset, read_csv
 from .errors import DataError, EvaluationError, GraphError, UsageError
 from .evaluate import evaluate
-from .mlp import annotate_mlp, layer_weights
+from .network import annotate_mlp, layer_weights
 
 DEFAULT_LR = 0.5
 """The default learning rate: the triangle (§3) needs sharp sigmoids, which 0.1 reaches too slowly."""
@@ -172,7 +172,7 @@ def predict(graph: Graph, features: Mapping[str, Any], *, node: str | None = Non
     values are not errors here (a far-away grid point may give log(0) in the loss).
 
     Example:
-        >>> from graphtrace.mlp import mlp
+        >>> from graphtrace.network import mlp
         >>> predict(mlp([2, 1], init="zeros"), {"x1": np.array([0.0, 1.0]), "x2": np.array([0.0, 2.0])}).tolist()
         [0.5, 0.5]
     """
@@ -217,7 +217,7 @@ def symmetric_units(graph: Graph, values: Mapping[str, float] | None = None, *,
     ``[(layer, [neuron, ...]), ...]`` with groups of two or more, or ``[]`` for other graphs.
 
     Example:
-        >>> from graphtrace.mlp import mlp
+        >>> from graphtrace.network import mlp
         >>> symmetric_units(mlp([2, 3, 1], init="zeros"))
         [(1, [1, 2, 3])]
         >>> symmetric_units(mlp([2, 3, 1], init="random"))
@@ -253,7 +253,7 @@ def hidden_units_identical(graph: Graph, values: Mapping[str, float] | None = No
     """Whether, in every hidden layer, all neurons are identical within ``tol`` (course §12).
 
     Example:
-        >>> from graphtrace.mlp import mlp
+        >>> from graphtrace.network import mlp
         >>> hidden_units_identical(mlp([2, 3, 1], init="zeros")), hidden_units_identical(mlp([2, 3, 1]))
         (True, False)
     """
@@ -366,7 +366,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
         UsageError: a bad lr, epochs, batch or seed.
 
     Example:
-        >>> from graphtrace.mlp import mlp
+        >>> from graphtrace.network import mlp
         >>> from graphtrace.data import make_dataset
         >>> r = train(mlp([2, 1]), make_dataset("gauss", 100, seed=0), epochs=5)
         >>> r.accuracy, len(r.history), r.history[-1] < r.history[0]
