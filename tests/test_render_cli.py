@@ -216,3 +216,22 @@ def test_html_goes_to_the_explorer(tmp_path: Path) -> None:
     _ok(*run_main(["render", NEURON, "-o", str(out), "--wrt", "α"]))
     page = out.read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and 'id="n0"' in page
+
+
+def test_render_html_with_data_has_the_training_view(tmp_path: Path):
+    page = tmp_path / "train.html"
+    code, out, err = run_main(["render", str(SAMPLES / "symmetry_random.gt"), "--data",
+                               str(SAMPLES / "triangle.csv"), "-o", str(page), "--backend", "bundled"])
+    assert code == 0, err
+    html = page.read_text(encoding="utf-8")
+    model = json.loads(re.search(r'<script type="application/json"[^>]*>(.*?)</script>', html, re.S).group(1))
+    assert model["data"] is not None, "the page has no training data"
+    assert len(model["data"]["rows"]) == 200 and model["data"]["n_total"] == 200
+
+
+def test_render_data_needs_an_html_page(tmp_path: Path):
+    out_file = tmp_path / "n.svg"
+    code, out, err = run_main(["render", str(SAMPLES / "symmetry_random.gt"), "--data",
+                               str(SAMPLES / "triangle.csv"), "-o", str(out_file)])
+    assert code == 2 and "PAGE.html" in err and "Traceback" not in err
+    assert not out_file.exists()
