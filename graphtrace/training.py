@@ -36,7 +36,7 @@ import numpy as np
 
 from .api import Graph, parse
 from .data import Dataset, read_csv
-from .errors import DataError, EvaluationError, GraphError, UsageError
+from .errors import DataError, EvaluationError, GraphError, GraphtraceError, UsageError
 from .evaluate import evaluate
 from .network import annotate_mlp, layer_weights
 
@@ -438,6 +438,23 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
                        seconds)
 
 
+_UNIT_COLORS = ("#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf")
+
+
+def _first_layer_lines(result: TrainResult, features: list[str]) -> list[tuple[np.ndarray, float]]:
+    """Per first-layer unit of a network on two inputs x1, x2: its (weights, bias), else nothing."""
+    if list(features) != ["x1", "x2"]:
+        return []
+    try:
+        layers = layer_weights(result.graph)
+    except GraphtraceError:
+        return []
+    if len(layers) < 2 or layers[0][0].shape[0] != 2 or layers[0][0].shape[1] > len(_UNIT_COLORS):
+        return []
+    w, b = layers[0]
+    return [(w[:, j], float(b[j])) for j in range(w.shape[1])]
+
+
 # ---- plots ------------------------------------------------------------------------------------
 def plot_training(result: TrainResult, dataset: Dataset, *, fmt: str = "png", title: str | None = None) -> bytes:
     """The loss curve and, for two-feature data, the decision boundary with the points, as PNG or SVG.
@@ -492,12 +509,20 @@ def plot_training(result: TrainResult, dataset: Dataset, *, fmt: str = "png", ti
             fig.colorbar(filled, ax=bx, label=result.predict)
             if np.nanmin(pred) < level < np.nanmax(pred):
                 bx.contour(gx, gz, pred, levels=[level], colors="k", linewidths=1.5)
+            # Course §3: each first-layer unit of a network cuts the plane along its own line
+            # w0 + w1·x1 + w2·x2 = 0; drawn dashed, they show which side of the region it makes.
+            for j, (w_in, bias) in enumerate(_first_layer_lines(result, features), 1):
+                pre = bias + w_in[0] * gx + w_in[1] * gz
+                if pre.min() < 0 < pre.max():
+                    color = _UNIT_COLORS[(j - 1) % len(_UNIT_COLORS)]
+                    bx.contour(gx, gz, pre, levels=[0.0], colors=[color], linewidths=1.0, linestyles="--")
+                    bx.plot([], [], ls="--", color=color, lw=1.0, label=f"z1_{j} = 0 (hidden unit {j})")
             if y is not None:
                 pos = y > level
                 bx.scatter(x[pos], z[pos], s=12, c="#b2182b", edgecolors="white", linewidths=0.4, label="y = 1")
                 bx.scatter(x[~pos], z[~pos], s=12, c="#2166ac", edgecolors="white", linewidths=0.4,
                            label=f"y = {int(y[~pos][0]) if (~pos).any() else 0}")
-                bx.legend(loc="upper right", fontsize=8)
+                bx.legend(loc="upper right", fontsize=7)
             acc = f", accuracy {100 * result.accuracy:.1f} %" if result.accuracy is not None else ""
             bx.set_title(f"decision boundary ({result.predict} = {level:g}){acc}")
             bx.set_xlabel(features[0])

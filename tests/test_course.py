@@ -142,3 +142,18 @@ def test_samples_readme_lists_every_sample_and_section():
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.gt")), ids=lambda p: p.name)
 def test_every_sample_passes_check(path):
     assert graphtrace.load(path).check().ok
+
+
+def test_the_training_plot_draws_each_hidden_unit_of_the_triangle_as_a_side():
+    """Course §3: the first-layer units of samples/triangle.gt are the triangle's three sides."""
+    from types import SimpleNamespace
+
+    from graphtrace.data import triangle_sides
+    from graphtrace.training import _first_layer_lines
+
+    lines = _first_layer_lines(SimpleNamespace(graph=graphtrace.load(SAMPLES / "triangle.gt")), ["x1", "x2"])
+    assert len(lines) == 3
+    for (w, b), (w0, w1, w2) in zip(lines, triangle_sides(), strict=True):
+        assert w == pytest.approx([5 * w1, 5 * w2], abs=1e-3) and b == pytest.approx(5 * w0, abs=1e-3)
+    # Not a network on (x1, x2): nothing to draw.
+    assert _first_layer_lines(SimpleNamespace(graph=graphtrace.load(SAMPLES / "neuron.gt")), ["x1", "x2"]) == []
