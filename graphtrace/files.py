@@ -59,14 +59,12 @@ def atomic_write(
             f.write(payload)
             f.flush()
             os.fsync(f.fileno())
-        os.chmod(tmp, mode)  # mkstemp creates 0o600
-        os.replace(tmp, target)
     except BaseException as exc:
         _remove_quietly(tmp)
         if isinstance(exc, OSError):
             raise _output_error(target, folder, exc) from exc
         raise
-    _sync_folder(folder)
+    _commit(tmp, target, folder, mode)
 
 
 @contextlib.contextmanager
@@ -114,8 +112,17 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         raise
     if not os.path.isfile(tmp):
         raise OutputError(f"cannot write {target!r}: the temporary file {tmp!r} was not written")
+    _commit(tmp, target, folder, mode)
+
+
+def _commit(tmp: str, target: str, folder: str, mode: int) -> None:
+    """Give the finished temporary file its mode and rename it onto ``target``; on failure remove it.
+
+    mkstemp creates files 0o600, and a tool writing through ``atomic_path`` may recreate the
+    file with its own mode, so the mode is set here, just before the rename.
+    """
     try:
-        os.chmod(tmp, mode)  # the tool may have recreated the file with its own mode
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException as exc:
         _remove_quietly(tmp)
