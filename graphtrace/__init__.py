@@ -12,8 +12,6 @@ by finite differences.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from importlib import import_module as _import_module
 from typing import Any as _Any
 
@@ -27,6 +25,7 @@ from .errors import (
     ParseError,
     RenderError,
 )
+from .version import __version__
 
 __all__ = [
     "__version__",

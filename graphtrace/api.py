@@ -2,14 +2,15 @@
 
 ``Graph`` wraps the networkx graph (``g.nx``, public and unchanged by evaluation) with the script's
 source and output; every method computes a fresh result object from it, so ``--set`` values,
-finite differences and training re-evaluate without rebuilding anything.
+finite differences and training re-evaluate without rebuilding anything. The maths methods ask
+:mod:`graphtrace.compute`; the drawing conveniences (``to_dot``, ``render``, Jupyter's display)
+hand computed results to the presentation modules below this one, which never import it back.
 """
 
 from __future__ import annotations
 
 __all__ = ["Graph", "Gradients", "load", "parse"]
 
-import difflib
 import gc
 import os
 from collections.abc import Iterable, Mapping
@@ -17,27 +18,15 @@ from typing import Any
 
 import networkx as nx
 
-from . import engine as _engine
+from . import compute
 from . import paths as _paths
-from .backprop import backprop as _backprop
 from .check import CheckReport, gradient_entries, numeric_gradient
-from .engine import compiled_forward
 from .errors import GraphError
 from .evaluate import Forward
 from .graph import build_graph, topological_order
 from .parse import Source, parse_program, read_source
-
-
-class Gradients(dict):
-    """∂output/∂node for every node (a dict); ``repr`` shows the params'."""
-
-    output: Any = None
-    params: tuple[Any, ...] = ()
-
-    def __repr__(self) -> str:
-        shown = ", ".join(f"{p}={float(self[p]):.6g}" for p in self.params[:8])
-        more = ", ..." if len(self.params) > 8 else ""
-        return f"Gradients(d{self.output}/d: {shown}{more})"
+from .results import Analysis, Gradients, PathsReport, analyse, paths_report
+from .text import did_you_mean
 
 
 class Graph:
@@ -91,10 +80,8 @@ class Graph:
 
     def _unknown(self, name: Any, what: str) -> str:
         msg = f"{what} '{name}' is not a name in {self.name}"
-        close = difflib.get_close_matches(str(name), [str(n) for n in self.names], n=1, cutoff=0.5)
-        if close:
-            msg += f" (did you mean '{close[0]}'?)"
-        return msg
+        hint = did_you_mean(str(name), self.names, cutoff=0.5)
+        return f"{msg} ({hint})" if hint else msg
 
     def node(self, name: Any, *, what: str = "name") -> Any:
         """Validate a node name given by a user (``--wrt``, ``--set``), with a "did you mean"."""
@@ -104,7 +91,7 @@ class Graph:
 
     def with_output(self, name: Any) -> Graph:
         """The same graph with another node as output."""
-        return Graph(self.nx, self.source, output=self.node(name, what="output"))
+        return type(self)(self.nx, self.source, output=self.node(name, what="output"))
 
     @property
     def order(self) -> list[Any]:
@@ -125,18 +112,13 @@ class Graph:
     # ---- the three answers --------------------------------------------------------------------
     def forward(self, values: Mapping[Any, Any] | None = None, *, with_locals: bool = True) -> Forward:
         """Every node's value and every edge's local derivative (``values`` override inputs/params)."""
-        # The compiled engine (engine.py) computes the same numbers as the plain evaluator, faster.
-        return compiled_forward(self.nx, self._values(values), output=self.output, with_locals=with_locals,
-                                source_text=self.source.text if self.source else None)
+        return compute.forward(self.nx, self._values(values), output=self.output, with_locals=with_locals,
+                               source_text=self.source.text if self.source else None)
 
     def backprop(self, values: Mapping[Any, Any] | None = None, *, forward: Forward | None = None) -> Gradients:
         """∂output/∂node for every node, by reverse accumulation."""
         fwd = forward or self.forward(values)
-        run = getattr(fwd, "run", None)
-        if run is not None and run.L is not None and fwd.output == self.output:
-            grads = Gradients(zip(run.program.order, _engine_rows(run, self.output), strict=True))
-        else:
-            grads = Gradients(_backprop(self.nx, fwd, output=self.output))
+        grads = Gradients(compute.gradients(self.nx, fwd, self.output))
         grads.output, grads.params = self.output, tuple(self.params)
         return grads
 
@@ -144,23 +126,43 @@ class Graph:
                        forward: Forward | None = None) -> Any:
         """∂output/∂wrt as the course's sum over all paths of edge-derivative products (exact DP)."""
         fwd = forward or self.forward(values)
-        return _engine.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+        return compute.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
 
     def count_paths(self, wrt: Any) -> int:
         """The exact number of paths from ``wrt`` to the output."""
-        return _engine.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output)
+        return compute.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output)
 
     def paths(self, wrt: Any, *, top: int = 10, values: Mapping[Any, Any] | None = None,
               forward: Forward | None = None) -> list[_paths.Path]:
         """The ``top`` paths from ``wrt`` to the output with the largest |product|, best first."""
         fwd = forward or self.forward(values)
-        return _engine.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top)
+        return compute.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top)
+
+    def paths_report(self, wrt: Any, *, top: int = 10, values: Mapping[Any, Any] | None = None,
+                     forward: Forward | None = None) -> PathsReport:
+        """Count, sum over all paths, backprop and the best paths of ``wrt`` in one result.
+
+        >>> r = parse("x: input = 3\\nh = x*x").paths_report("x")
+        >>> r.n_paths, r.total, r.backprop
+        (2, 6.0, 6.0)
+        """
+        fwd = forward or self.forward(values)
+        wrt = self.node(wrt, what="--wrt")
+        return paths_report(self.nx, fwd, self.backprop(forward=fwd), wrt, output=self.output, top=top)
 
     def path_flows(self, wrt: Any, *, values: Mapping[Any, Any] | None = None,
                    forward: Forward | None = None) -> dict[tuple[Any, Any, int], float]:
         """Per edge, the summed product of the paths from ``wrt`` through it (for heat maps)."""
         fwd = forward or self.forward(values)
-        return _paths.path_flows(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+        return compute.path_flows(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+
+    def analyse(self, values: Mapping[Any, Any] | None = None, *, wrt: Any = None, heat: bool = False,
+                top: int = 5) -> Analysis:
+        """Everything a drawing shows, computed once: values, locals, gradients, paths, flows."""
+        fwd = self.forward(values)
+        if wrt is not None:
+            wrt = self.node(wrt, what="--wrt")
+        return analyse(self.nx, fwd, self.backprop(forward=fwd), wrt=wrt, heat=heat, top=top)
 
     def numeric(self, wrt: Any, values: Mapping[Any, Any] | None = None, *,
                 forward: Forward | None = None) -> float | None:
@@ -185,15 +187,14 @@ class Graph:
 
     def warnings(self) -> list[str]:
         """Questionable but valid things about the script (unused params, dead statements)."""
-        prog = _engine.compile_graph(self.nx)  # compiled once, reused by the passes that follow
-        up = prog.ancestors(self.output)
+        up = set(compute.ancestors(self.nx, self.output))
         out = []
         for v in self.params:
-            if not up[prog.index[v]]:
+            if v not in up:
                 out.append(f"param '{v}' does not affect the output '{self.output}' (its gradient is 0)")
         return out
 
-    # ---- drawing (graphtrace.dot builds the text, graphtrace.render runs Graphviz) -------------
+    # ---- drawing: graphtrace.dot builds the text, graphtrace.output writes files --------------
     def to_dot(self, **options: Any) -> str:
         """The DOT text of this graph's diagram; options as :func:`graphtrace.dot.to_dot`.
 
@@ -207,7 +208,7 @@ class Graph:
     def render(self, path: str | os.PathLike[str], *, backend: str = "auto", timeout: float | None = None,
                **options: Any) -> None:
         """Draw this graph into ``path`` (.svg .png .pdf .dot .json .html, by extension), atomically."""
-        from .dot import save
+        from .output import save
 
         save(self, path, backend=backend, timeout=timeout, **options)
 
@@ -232,12 +233,6 @@ class Graph:
         g = self.nx
         return (f"<graphtrace.Graph {self.name}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
                 f"output {self.output!r}, params {self.params[:6]}{'...' if len(self.params) > 6 else ''}>")
-
-
-def _engine_rows(run: Any, output: Any) -> list[Any]:
-    """∂output/∂node by the engine's reverse sweep, one float (or batch row) per node in order."""
-    G = run.program.backward_matrix(run.L, output)
-    return G[:, 0].tolist() if run.scalar else list(G)
 
 
 def _build(source: Source, output: Any) -> Graph:

@@ -20,8 +20,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
+from . import compute as _compute
 from .errors import UsageError
-from .evaluate import Forward, evaluate
+from .evaluate import Forward
 from .graph import operands
 from .ops import OPS
 
@@ -64,19 +65,12 @@ def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
     """
     x = float(forward.values[wrt])
     h = step_size(x) if h is None else h
-    kind = g.nodes[wrt].get("kind")
+
+    def output_at(point: float) -> float:
+        return _compute.output_at(g, forward, wrt, point, values)
+
     # A step can leave the domain (log or sqrt just above 0) or overflow (exp near 709): then come
     # closer, halving h; if no step gives a finite difference there is no numeric answer (None).
-    def output_at(point: float) -> float:
-        if kind == "op":
-            f = evaluate(g, values, output=forward.output, with_locals=False,
-                         overrides={wrt: point}, check=False)
-        else:
-            merged = dict(values or {})
-            merged[wrt] = point
-            f = evaluate(g, merged, output=forward.output, with_locals=False, check=False)
-        return float(f.values[forward.output])
-
     best: float | None = None
     refinements = 0
     f0 = float(forward.values[forward.output])
@@ -128,8 +122,9 @@ def richardson(wide: Any, narrow: Any) -> Any:
 
 def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
                       values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> dict[Any, float | None]:
-    """:func:`numeric_gradient` for many nodes at once: every perturbed run is a column of one
-    batched forward pass of the compiled engine (chunked to ``limit`` bytes), same steps, same result.
+    """:func:`numeric_gradient` for many nodes at once: on one point of a wide graph every
+    perturbed run is a column of one batched forward pass (chunked to ``limit`` bytes), same steps,
+    same result (:func:`graphtrace.compute.perturbed_outputs`).
 
     >>> from graphtrace import parse
     >>> from graphtrace.evaluate import evaluate
@@ -137,20 +132,15 @@ def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
     >>> {k: round(v, 6) for k, v in numeric_gradients(g, ["x", "w"], evaluate(g)).items()}
     {'x': 12.0, 'w': 9.0}
     """
-    from .engine import compile_graph
-
     wrt = list(wrt)
     if not wrt:
         return {}
-    prog = compile_graph(g)
-    # A batch, or a long thin chain (engine.WIDE): one node at a time.
-    if not prog.wide or any(np.ndim(x) != 0 for x in forward.values.values()):
+    steps = [step_size(forward.values[w]) for w in wrt]
+    outs = _compute.perturbed_outputs(g, forward, wrt, steps, values, limit=limit)
+    if outs is None:  # not one point of a wide graph: one node at a time
         return {w: numeric_gradient(g, w, forward, values) for w in wrt}
-    base = np.fromiter((forward.values[v] for v in prog.order), dtype=float, count=prog.n_nodes)[:, None]
-    rows = [prog.row(w) for w in wrt]
-    steps = [step_size(base[r, 0]) for r in rows]
-    outs = prog.perturbed_outputs(base, rows, steps, forward.output, limit=limit)
-    halves = prog.perturbed_outputs(base, rows, [h / 2.0 for h in steps], forward.output, limit=limit)
+    halves = _compute.perturbed_outputs(g, forward, wrt, [h / 2.0 for h in steps], values, limit=limit)
+    assert halves is not None  # same graph, same values: the same answer as for ``outs``
     result: dict[Any, float | None] = {}
     f0 = float(forward.values[forward.output])
     for k, w in enumerate(wrt):
@@ -169,48 +159,16 @@ def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, A
     """The three-way entry of every node in ``wrt``, with the path sums, path counts and kinks of
     all of them computed as columns of batched forward sweeps over the compiled graph.
 
-    The path sums stay a forward dynamic program from each node (never backprop's sweep); nodes
-    that no input or param feeds, and batched values, take the per-node functions of ``paths``.
+    The path sums stay a forward dynamic program from each node (never backprop's sweep); a kink
+    counts for a node when it lies on one of that node's paths to the output.
     """
-    from . import paths as _paths
-    from .engine import compile_graph
-
     output = forward.output
-    prog = compile_graph(g)
     wrt = list(wrt)
-    run = getattr(forward, "run", None)
-    scalar = all(np.ndim(x) == 0 for x in forward.values.values())
-    fast = [w for w in wrt if scalar and run is not None and run.L is not None and prog.live[prog.row(w)]]
-    chosen = set(fast)
-    slow = [w for w in wrt if w not in chosen]
-    sums: dict[Any, float] = {}
-    counts: dict[Any, int] = {}
-    kinks: dict[Any, list[Any]] = {}
-    if fast:
-        assert run is not None and run.L is not None
-        rows = [prog.row(w) for w in fast]
-        s_list, c_list, chains, ends = prog.path_totals(run.L, rows, output)
-        sums, counts = dict(zip(fast, s_list, strict=True)), dict(zip(fast, c_list, strict=True))
-        anc = prog.ancestors(output)
-        near = near_kink(g, forward, [v for v in prog.order if anc[prog.index[v]]])
-        near_rows = [prog.index[v] for v in near]
-        distinct = sorted({e for e in ends if e >= 0})
-        hits = prog.reach(distinct, near_rows) if near else None
-        at = {e: i for i, e in enumerate(distinct)}
-        for k, w in enumerate(fast):
-            found: set[int] = set()
-            if near and ends[k] >= 0:
-                found = set(chains[k]) & set(near_rows)
-                assert hits is not None
-                found |= {r for r, hit in zip(near_rows, hits[at[ends[k]]], strict=True) if hit}
-            kinks[w] = [v for v, r in zip(near, near_rows, strict=True) if r in found]
-    for w in slow:
-        sums[w] = float(_paths.sum_over_paths(g, forward, w, output))
-        counts[w] = _paths.count_paths(g, w, output, forward.order)
-        kinks[w] = near_kink(g, forward, _paths.between(g, forward.order, w, output))
+    near = near_kink(g, forward, _compute.ancestors(g, output))
+    totals = _compute.path_totals(g, forward, wrt, output, marked=near)
     numbers = numeric_gradients(g, wrt, forward, values) if numeric else {}
-    return {w: GradientEntry(name=w, paths=float(sums[w]), backprop=float(grads[w]),
-                             numeric=numbers.get(w), n_paths=counts[w], kinks=kinks[w]) for w in wrt}
+    return {w: GradientEntry(name=w, paths=totals[w][0], backprop=float(grads[w]),
+                             numeric=numbers.get(w), n_paths=totals[w][1], kinks=totals[w][2]) for w in wrt}
 
 
 def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-3) -> list[Any]:

@@ -113,12 +113,12 @@ def parse_assignments(graph: Any, assignments: tuple[str, ...]) -> dict[str, flo
 
 
 # ---- the group --------------------------------------------------------------------------------
-class _Group(click.Group):
+class _CommandGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in definition order: the course's order
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.group(cls=_CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="graphtrace", message="graphtrace %(version)s")
 @click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
 @click.pass_context
@@ -221,25 +221,19 @@ def paths_cmd(source: str | None, inline: str | None, output: str | None, wrt: s
 
     g = load_graph(source, inline, output)
     values = parse_assignments(g, assignments)
-    g.node(wrt, what="--wrt")
-    fwd = g.forward(values)
-    n = g.count_paths(wrt)
-    total = float(g.sum_over_paths(wrt, forward=fwd))
-    bp = float(g.backprop(forward=fwd)[wrt])
-    best = g.paths(wrt, top=top, forward=fwd)
-    if n == 0:
+    report = g.paths_report(wrt, top=top, values=values)
+    if report.n_paths == 0:
         warn(f"the output '{g.output}' does not depend on '{wrt}': no paths")
     if as_json:
-        print_json(paths_json(g, wrt, n, total, bp, best))
+        print_json(paths_json(g, report))
     else:
-        _console().print(paths_table(g, wrt, n, total, bp, best))
+        _console().print(paths_table(g, report))
 
 
-# The same tuples as graphtrace.dot.VIEWS / LEVELS / FORMATS (a test keeps them equal): written out
-# here so that importing the CLI does not import the drawing code.
+# The same tuples as graphtrace.dot.VIEWS / LEVELS (a test keeps them equal): written out here so
+# that importing the CLI does not import the drawing code.
 _VIEWS = ("forward", "backward", "both")
 _LEVELS = ("scalar", "neuron", "layer", "auto")
-_FORMATS = ("svg", "png", "pdf", "dot", "json", "html")
 
 
 @command("render")
@@ -283,15 +277,12 @@ def render_cmd(source: str | None, inline: str | None, output: str | None, out: 
       graphtrace mlp 16-64-64-10 -o net.gt && graphtrace render net.gt -o net.svg
       graphtrace render samples/symmetry_random.gt --data samples/triangle.csv -o train.html
     """
-    import os
     import threading
     import time
 
-    ext = os.path.splitext(out)[1].lower().lstrip(".")
-    if ext not in _FORMATS:
-        raise UsageError(f"cannot write '{out}': unknown output format '{'.' + ext if ext else '(no extension)'}'",
-                         hint="use one of " + ", ".join("." + f for f in _FORMATS))
-    from .dot import save
+    from .output import format_of, save
+
+    ext = format_of(out)
 
     g = load_graph(source, inline, output)
     values = parse_assignments(g, assignments)

@@ -27,7 +27,6 @@ __all__ = [
     "check_labels",
 ]
 
-import difflib
 import io
 import keyword
 import math
@@ -40,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import DataError, LimitError, Location, UsageError, env_limit
+from .text import did_you_mean
 
 DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss")
 """The names :func:`make_dataset` knows, in the order help texts list them."""
@@ -155,7 +155,7 @@ class Dataset:
         except ValueError:
             raise DataError(
                 f"{self.name}: no column '{name}'; columns are {', '.join(self.columns) or '(none)'}",
-                hint=_did_you_mean(name, self.columns),
+                hint=did_you_mean(name, self.columns),
             ) from None
         return self.values[:, j].copy()
 
@@ -240,7 +240,7 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) 
     if name not in DATASET_NAMES:
         raise DataError(
             f"unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}",
-            hint=_did_you_mean(str(name), DATASET_NAMES),
+            hint=did_you_mean(str(name), DATASET_NAMES),
         )
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
         raise DataError(f"n must be an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
@@ -673,8 +673,3 @@ def _raw_line(text: str, lineno: int) -> str:
         start = text.index("\n", start) + 1
     end = text.find("\n", start)
     return text[start : end if end >= 0 else len(text)].rstrip("\r")
-
-
-def _did_you_mean(word: str, candidates: tuple[str, ...] | list[str]) -> str | None:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None

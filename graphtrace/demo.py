@@ -164,7 +164,7 @@ class _Writer:
 
 
 def _section(w: _Writer, samples: Path, backend: str) -> None:
-    from . import dot
+    from . import output
     from .api import load
     from .data import read_csv
     from .report import dumps, grad_json, grad_table, paths_json, paths_table
@@ -175,11 +175,11 @@ def _section(w: _Writer, samples: Path, backend: str) -> None:
 
     views = (("forward", "forward pass: values"), ("backward", "backward pass: ∂L/∂node, local derivatives"))
     for view, caption in views:
-        drawing = dot.save(graph, w.path(f"{view}.svg"), view=view, level=s.level, symbolic=s.symbolic,
+        drawing = output.save(graph, w.path(f"{view}.svg"), view=view, level=s.level, symbolic=s.symbolic,
                            backend=backend)
         w.add(f"{view}.svg", caption + (f" ({drawing.level} level)" if drawing is not None else ""))
     if s.wrt is not None:
-        dot.save(graph, w.path("paths.svg"), view="backward", wrt=s.wrt, level=s.level,
+        output.save(graph, w.path("paths.svg"), view="backward", wrt=s.wrt, level=s.level,
                  symbolic=s.symbolic, backend=backend)
         w.add("paths.svg", f"every path from {s.wrt} to {graph.output}, with the path table")
 
@@ -190,14 +190,10 @@ def _section(w: _Writer, samples: Path, backend: str) -> None:
 
     wrt = s.wrt or (graph.params[0] if graph.params else None)
     if wrt is not None:
-        fwd = graph.forward()
-        n = graph.count_paths(wrt)
-        total = float(graph.sum_over_paths(wrt, forward=fwd))
-        bp = float(graph.backprop(forward=fwd)[wrt])
-        best = graph.paths(wrt, top=10, forward=fwd)
-        w.write("paths.txt", _table_text(paths_table(graph, wrt, n, total, bp, best)),
+        paths = graph.paths_report(wrt, top=10)
+        w.write("paths.txt", _table_text(paths_table(graph, paths)),
                 f"the paths from {wrt} to {graph.output} (graphtrace paths)")
-        w.write("paths.json", dumps(paths_json(graph, wrt, n, total, bp, best)) + "\n",
+        w.write("paths.json", dumps(paths_json(graph, paths)) + "\n",
                 "the same as JSON (graphtrace paths --json)")
 
     data = read_csv(samples / s.data) if s.data else None
@@ -251,23 +247,23 @@ def _collapse(w: _Writer, samples: Path, backend: str) -> None:
 
 
 def _levels(w: _Writer, samples: Path, backend: str) -> None:
-    from . import dot
+    from . import output
     from .api import load
 
     g = load(samples / w.section.sample)
     for level in ("scalar", "layer"):
-        dot.save(g, w.path(f"level_{level}.svg"), view="forward", level=level, backend=backend)
+        output.save(g, w.path(f"level_{level}.svg"), view="forward", level=level, backend=backend)
         w.add(f"level_{level}.svg", f"the same network, --level {level}")
 
 
 def _export(w: _Writer, samples: Path, backend: str) -> None:
-    from . import dot
+    from . import output
     from .api import load
 
     g = load(samples / w.section.sample)
-    dot.save(g, w.path("graph.json"))
+    output.save(g, w.path("graph.json"))
     w.add("graph.json", "the graph of operations as JSON (graphtrace render -o graph.json)")
-    dot.save(g, w.path("graph.dot"))
+    output.save(g, w.path("graph.dot"))
     w.add("graph.dot", "the same as Graphviz DOT (graphtrace render -o graph.dot)")
 
 
@@ -313,7 +309,7 @@ def run_demo(folder: str | os.PathLike[str] = "graphtrace-demo", *, backend: str
 
 
 def _index_html(result: DemoResult, sections: list[Section]) -> str:
-    from . import __version__
+    from .version import __version__
 
     e = html.escape
     parts = [

@@ -26,8 +26,6 @@ __all__ = [
     "draw",
     "to_dot",
     "to_json",
-    "save",
-    "FORMATS",
 ]
 
 import html
@@ -39,11 +37,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import LimitError, UsageError, env_limit
+from .graph import operands
+from .layers import annotate_mlp
 from .ops import OPS
-from .report import fmt, json_number
+from .text import fmt, json_number, parenthesise, source_span
 
 if TYPE_CHECKING:
-    from .api import Graph
+    from .results import Analysis
+
+Graph = Any  # the library's Graph (graphtrace.api): used by its attributes, never imported here
 
 VIEWS: tuple[str, ...] = ("forward", "backward", "both")
 """``forward``: values, data direction; ``backward``: gradients, reversed edges; ``both``: all."""
@@ -185,26 +187,6 @@ def _json_or_null(x: Any) -> float | None:
     return json_number(x) if math.isfinite(x) else None
 
 
-def _atom(s: str) -> str:
-    """``s`` wrapped in parentheses unless it is a name, a number or a single call."""
-    if not any(c in s for c in " +−·/^×÷"):
-        return s
-    if re.fullmatch(r"[^\W\d]\w*\(.*\)", s) and _balanced_call(s):
-        return s
-    return f"({s})"
-
-
-def _balanced_call(s: str) -> bool:
-    depth = 0
-    start = s.index("(")
-    for i, c in enumerate(s[start:], start):
-        depth += c == "("
-        depth -= c == ")"
-        if depth == 0 and i != len(s) - 1:
-            return False
-    return True
-
-
 def node_index(graph: Any) -> dict[Any, int]:
     """Each node's index in the topological order: the ``i`` of its DOT/SVG id ``n<i>``.
 
@@ -212,16 +194,7 @@ def node_index(graph: Any) -> dict[Any, int]:
     >>> node_index(parse("x: input = 1\\ny = x*x"))
     {'x': 0, 'y': 1}
     """
-    order = graph.order if hasattr(graph, "order") else _graph(graph).order
-    return {v: i for i, v in enumerate(order)}
-
-
-def _graph(graph: Any) -> Graph:
-    from .api import Graph
-
-    if isinstance(graph, Graph):
-        return graph
-    return Graph(graph)
+    return {v: i for i, v in enumerate(graph.order)}
 
 
 # ---- the drawing model ------------------------------------------------------------------------
@@ -511,11 +484,11 @@ class _Names:
 
     def expr(self, v: Any) -> str | None:
         d = self.g.nodes[v]
-        line, col, end = d.get("line"), d.get("col"), d.get("end_col")
-        if self.lines is None or not line or col is None or end is None or line > len(self.lines):
+        line = d.get("line")
+        if self.lines is None or not line or line > len(self.lines):
             return None
-        raw = self.lines[line - 1].encode("utf-8")[col:end].decode("utf-8", "replace")
-        return _pretty_expr(raw) if raw.strip() else None
+        raw = source_span(self.lines[line - 1], d.get("col"), d.get("end_col"))
+        return _pretty_expr(raw) if raw and raw.strip() else None
 
     def full(self, v: Any) -> str:
         d = self.g.nodes[v]
@@ -543,33 +516,29 @@ def _op_title(g: Any, v: Any, names: _Names, show_consts: bool) -> tuple[str, st
     """An op node's title and glyph: its name and op, with constant operands folded in (``×2``, ``1 − y``)."""
     d = g.nodes[v]
     op = OPS[d["op"]]
-    ops = _operands(g, v)
+    ops = operands(g, v)
     consts = [g.nodes[u].get("kind") == "const" for u in ops]
     glyph = op.glyph
     if not show_consts and any(consts):
         if op.arity == 2 and all(consts):
             glyph = op.infix.format(*(names(u) for u in ops)).replace("·", "×")
-        elif op.arity == 2 and consts[1] or (consts[0] and op.name in ("add", "mul")):
+        elif op.arity == 2 and consts[1] or (consts[0] and op.commutative and op.syntax):
+            # an operator with a constant (×2, +1; a commutative one takes it from either side)
             c = ops[1] if consts[1] else ops[0]
             glyph = f"{op.glyph}{names(c)}"
         elif op.arity == 2:
-            glyph = op.infix.format(names(ops[0]), _atom(names(ops[1]))).replace("·", "×")
+            glyph = op.infix.format(names(ops[0]), parenthesise(names(ops[1]))).replace("·", "×")
         else:  # a function of a constant: name the constant inside
             glyph = op.infix.format(*(names(u) for u in ops))
     if d.get("named"):
-        if op.name == "neg" and glyph == op.glyph:
-            glyph = "−(·)"
+        if op.prefix and glyph == op.glyph:
+            glyph = f"{op.glyph}(·)"
         return display_name(v), glyph
     return glyph, ""
 
 
 def _is_named(g: Any, v: Any) -> bool:
     return bool(g.nodes[v].get("named")) or g.nodes[v].get("kind") in ("input", "param")
-
-
-def _operands(g: Any, v: Any) -> list[Any]:
-    pairs = sorted((key, u) for u, keys in g.pred[v].items() for key in keys)
-    return [u for _, u in pairs]
 
 
 def _groups(graph: Graph, level: str, index: dict[Any, int]) -> tuple[dict[Any, Any], dict[Any, Any]]:
@@ -611,16 +580,13 @@ def _with_layers(graph: Graph) -> Graph:
     """``graph``, or an annotated copy when its layers can be inferred from MLP names.
 
     Drawing never changes the user's graph, so the layer/neuron/role attributes that
-    ``mlp.annotate_mlp`` infers from names like ``w1_2_3`` go onto a copy.
+    :func:`graphtrace.layers.annotate_mlp` infers from names like ``w1_2_3`` go onto a copy.
     """
     if any("layer" in d for _, d in graph.nx.nodes(data=True)):
         return graph
     if not any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names):
         return graph
-    from .api import Graph as _G
-    from .network import annotate_mlp
-
-    copy = _G(graph.nx.copy(), graph.source, output=graph.output)
+    copy = type(graph)(graph.nx.copy(), graph.source, output=graph.output)
     return copy if annotate_mlp(copy) else graph
 
 
@@ -631,29 +597,34 @@ def _is_layered(graph: Graph) -> bool:
     return any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names)
 
 
-def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = False,
-         show_consts: bool = False, heat: bool = False, level: str = "auto",
+def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt: Any = None,
+         symbolic: bool = False, show_consts: bool = False, heat: bool = False, level: str = "auto",
          values: Mapping[Any, Any] | None = None, edge_labels: bool | None = None,
          force: bool = False, top: int = 5, legend: bool = True) -> Drawing:
-    """Build the drawing model of ``graph`` (see :func:`to_dot` for the options).
+    """Build the drawing model of ``graph`` from computed ``results`` (see :func:`to_dot` for the options).
+
+    ``results`` is the graph's :class:`~graphtrace.results.Analysis` (values, local derivatives,
+    gradients, the paths report of ``wrt`` and the heat flows); without it the graph is asked for
+    one (``graph.analyse(values, wrt=wrt, heat=heat, top=top)``). Drawing computes nothing itself.
 
     >>> from graphtrace import parse
     >>> d = draw(parse("w: param = 2\\nx: input = 3\\nL = (w*x)**2"), wrt="w")
     >>> [n.title + n.glyph for n in d.nodes], d.paths["n_paths"], d.level
     (['w', 'x', '×', 'L^2'], 1, 'scalar')
     """
-    graph = _with_layers(_graph(graph))
+    graph = _with_layers(graph)
     if view not in VIEWS:
         raise UsageError(f"unknown view '{view}'; choose one of {', '.join(VIEWS)}")
     if level not in LEVELS:
         raise UsageError(f"unknown level '{level}'; choose one of {', '.join(LEVELS)}")
-    if wrt is not None:
-        graph.node(wrt, what="--wrt")
+    if results is None:
+        results = graph.analyse(values, wrt=wrt, heat=heat, top=top)
+    wrt = results.paths.wrt if results.paths is not None else None
     g = graph.nx
     order = graph.order
     index = {v: i for i, v in enumerate(order)}
-    fwd = graph.forward(values)
-    grads = graph.backprop(forward=fwd)
+    fwd = results.forward
+    grads = results.grads
     names = _Names(graph, show_consts)
     notes: list[str] = []
     if view in ("backward", "both"):
@@ -697,17 +668,8 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
                              hint="use --level neuron or --level layer for a network, or --force to draw "
                                   "every node anyway")
 
-    on_path: set[Any] = set()
-    if wrt is not None:
-        from .paths import between
-
-        on_path = set(between(g, order, wrt, graph.output))
-    flows: dict[tuple[Any, Any, int], float] = {}
-    if heat:
-        if wrt is not None:
-            flows = {k: abs(v) for k, v in graph.path_flows(wrt, forward=fwd).items()}
-        else:  # without --wrt: the gradient each edge carries back, |∂L/∂head · local|
-            flows = {k: abs(_float(grads[k[1]]) * _float(loc)) for k, loc in fwd.locals.items()}
+    on_path = results.on_path
+    flows = results.flows or {}
 
     show_value = view in ("forward", "both")
     show_grad = view in ("backward", "both")
@@ -717,7 +679,7 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
         label = names.full(v)
         if len(label) > _MAX_GRAD_NAME:  # a long expression: the node's title already says what it is
             return (f"grad = {_num(grads[v])}", _GRAD_COLOR)
-        return (f"∂{out_name}/∂{_atom(label)} = {_num(grads[v])}", _GRAD_COLOR)
+        return (f"∂{out_name}/∂{parenthesise(label)} = {_num(grads[v])}", _GRAD_COLOR)
 
     nodes: list[DrawNode] = []
     edges: list[DrawEdge] = []
@@ -750,7 +712,7 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
         for v in order:
             if v not in drawn or g.nodes[v].get("kind") != "op":
                 continue
-            for slot, u in enumerate(_operands(g, v)):
+            for slot, u in enumerate(operands(g, v)):
                 if u not in drawn:
                     continue
                 local = fwd.locals.get((u, v, slot))
@@ -762,11 +724,11 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
                     if symbolic:
                         head = names(v)
                         formula = OPS[g.nodes[v]["op"]].symbolic[slot].format(
-                            *(_atom(names(w)) for w in _operands(g, v)), out=_atom(head))
+                            *(parenthesise(names(w)) for w in operands(g, v)), out=parenthesise(head))
                         if formula != label:
                             label = f"{formula} = {label}"
                         if _is_named(g, u) and _is_named(g, v):
-                            label = f"∂{_atom(head)}/∂{_atom(names(u))} = {label}"
+                            label = f"∂{parenthesise(head)}/∂{parenthesise(names(u))} = {label}"
                 edges.append(DrawEdge(u, v, (index[u], index[v], slot), [(u, v, slot)],
                                       None if local is None else _float(local), label,
                                       on_path=u in on_path and v in on_path,
@@ -779,7 +741,7 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
     if layer_of:
         clusters = _layer_titles(sorted({c for c in layer_of.values() if c is not None}))
 
-    if heat and flows:
+    if flows:
         top_flow = max((e.flow for e in edges if e.flow is not None and math.isfinite(e.flow)), default=0.0)
         for e in edges:
             if e.flow is None:
@@ -797,12 +759,10 @@ def draw(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = Fa
             edge_labels = False
             notes.append(f"edge labels dropped: {len(edges):,} edges (more than {EDGE_LABEL_LIMIT:,})")
     paths = None
-    if wrt is not None:
-        paths = {
-            "output": graph.output, "wrt": wrt, "n_paths": graph.count_paths(wrt),
-            "total": _float(graph.sum_over_paths(wrt, forward=fwd)), "backprop": _float(grads[wrt]),
-            "top": graph.paths(wrt, top=top, forward=fwd), "display": display_name, "short": names.glyph,
-        }
+    if results.paths is not None:
+        p = results.paths
+        paths = {"output": p.output, "wrt": p.wrt, "n_paths": p.n_paths, "total": p.total,
+                 "backprop": p.backprop, "top": p.top, "display": display_name, "short": names.glyph}
     # The script's file name without its folder: the same script gives the same DOT wherever it lies.
     return Drawing(os.path.basename(graph.name), graph.output, view, chosen, nodes, edges, clusters, rankdir, wrt, paths,
                    legend, edge_labels, notes)
@@ -846,7 +806,7 @@ def _folded(graph: Graph, level: str, group: dict[Any, Any], index: dict[Any, in
             if show_value:
                 lines.append((f"= {_num(fwd.values[r])}", ""))
             if show_grad:
-                lines.append((f"∂{out_name}/∂{_atom(names(r))} = {_num(grads[r])}", _GRAD_COLOR))
+                lines.append((f"∂{out_name}/∂{parenthesise(names(r))} = {_num(grads[r])}", _GRAD_COLOR))
         else:
             layer = key[1]
             cluster = None
@@ -868,7 +828,7 @@ def _folded(graph: Graph, level: str, group: dict[Any, Any], index: dict[Any, in
                               is_wrt=wrt in ms if wrt is not None else False))
     edge_map: dict[tuple[Any, Any], DrawEdge] = {}
     for v in order:
-        for slot, u in enumerate(_operands(g, v)):
+        for slot, u in enumerate(operands(g, v)):
             a, b = group[u], group[v]
             if a == b:
                 continue
@@ -893,7 +853,7 @@ def to_dot(graph: Any, *, view: str = "both", wrt: Any = None, symbolic: bool = 
     """The DOT text of a diagram of ``graph`` with its values, local derivatives and gradients.
 
     Args:
-        graph: a :class:`~graphtrace.Graph` (or a networkx graph with graphtrace node attributes).
+        graph: a :class:`~graphtrace.Graph`.
         view: ``forward`` (values, data direction), ``backward`` (gradients ∂L/∂node, arrows from
             the output back, every edge labelled ∂head/∂tail) or ``both`` (everything).
         wrt: highlight every path from this node to the output and add the path table.
@@ -927,57 +887,3 @@ def to_json(graph: Any, **options: Any) -> dict[str, Any]:
     ([3.0, 9.0], [3.0, 3.0])
     """
     return draw(graph, **options).as_json()
-
-
-FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "json", "html")
-"""Output formats by file extension: images through Graphviz, DOT and JSON written directly, and
-HTML through the interactive explorer."""
-
-
-def save(graph: Any, path: Any, *, backend: str = "auto", timeout: float | None = None,
-         **options: Any) -> Drawing | None:
-    """Draw ``graph`` into ``path``, the format chosen by its extension (see :data:`FORMATS`).
-
-    The thin step after the pure ones: ``.dot`` and ``.json`` are written without running
-    Graphviz; images go through ``render.render_bytes``; ``.html`` is the explorer's page. The file
-    is written atomically. Returns the drawing (None for ``.html``, which the explorer draws).
-
-    >>> import tempfile, pathlib
-    >>> from graphtrace import parse
-    >>> p = pathlib.Path(tempfile.mkdtemp()) / "sq.dot"
-    >>> save(parse("x: input = 3\\ny = x*x"), p).level
-    'scalar'
-    >>> p.read_text(encoding="utf-8").startswith("// graphtrace")
-    True
-    """
-    import os
-
-    fmt = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
-    if fmt not in FORMATS:
-        raise UsageError(f"cannot write '{os.fspath(path)}': unknown output format "
-                         f"'{'.' + fmt if fmt else '(no extension)'}'",
-                         hint="use one of " + ", ".join("." + f for f in FORMATS))
-    graph = _graph(graph)
-    if fmt == "html":
-        try:
-            from .explorer import write_html
-        except ImportError:
-            raise UsageError("HTML output needs graphtrace.explorer, which this installation lacks") from None
-        html_options = {k: v for k, v in options.items() if k != "wrt"}
-        write_html(graph, path, wrt=options.get("wrt"), backend=backend, timeout=timeout, **html_options)
-        return None
-    drawing = draw(graph, **options)
-    if fmt == "dot":
-        data = drawing.dot().encode("utf-8")
-    elif fmt == "json":
-        from .report import dumps
-
-        data = (dumps(drawing.as_json()) + "\n").encode("utf-8")
-    else:
-        from .render import render_bytes
-
-        data = render_bytes(drawing.dot(), fmt, backend=backend, timeout=timeout)
-    from .files import atomic_write
-
-    atomic_write(path, data)
-    return drawing

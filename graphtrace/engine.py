@@ -1,6 +1,6 @@
 """The compiled engine: a computation graph as flat arrays, evaluated level by level with numpy.
 
-:func:`compile_graph` turns the networkx graph into a :class:`Program` once (cached on the graph and
+:func:`compile_graph` turns the networkx graph into a :class:`CompiledGraph` once (cached on the graph and
 rebuilt when its ``version`` changes): the topological order, every node's row, the operand rows of
 every op, grouped into levels (level = 1 + the highest level of the operands) and, within a level,
 into one group per op. Forward runs one vectorized registry call per (level, op) group over a value
@@ -13,39 +13,36 @@ as columns of one batched pass.
 Invariants: rows are positions in the topological order; edges are numbered level by level, then
 group by group, then slot by slot, so every level's edges are one contiguous slice of ``Lc``; the
 op registry (:mod:`graphtrace.ops`) stays the only place that knows any op's maths. Results equal
-the plain evaluator (:mod:`graphtrace.evaluate`, :mod:`graphtrace.backprop`) to rounding.
+the reference oracles (:mod:`graphtrace.evaluate`, :mod:`graphtrace.backprop`, :mod:`graphtrace.paths`)
+to rounding. Whether the engine or a reference oracle runs is decided in :mod:`graphtrace.compute`
+alone.
 """
 
 from __future__ import annotations
 
-__all__ = ["Program", "Run", "CompiledForward", "compile_graph", "compiled_forward", "count_paths",
-           "sum_over_paths", "top_paths", "CHUNK_BYTES"]
+__all__ = ["CompiledGraph", "Run", "compile_graph", "CHUNK_BYTES"]
 
 import operator
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from .errors import GraphError
-from .evaluate import Forward, nonfinite_error
-from .graph import topological_order
+from .evaluate import nonfinite_error
+from .graph import operands, topological_order
 from .ops import OPS, Op
 
 CHUNK_BYTES = 64 * 2**20
 """Memory bound of one batched pass of finite differences or path sums (value matrix size)."""
 
-WIDE = 4
-"""Average nodes per (level, op) group from which the engine beats the plain evaluator."""
-
 _VALUE = operator.itemgetter("value")
 _EXACT = 2.0**53  # float64 holds every integer below this exactly
 
 
-class _Group:
+class _OpGroup:
     """The nodes of one level that apply one op: their rows, operand rows, and first edge.
 
     Edges of slot j are ``edge0 + j*k ... edge0 + (j+1)*k - 1`` (k = the group's size). Plain
@@ -68,7 +65,7 @@ class _Group:
 class _Level:
     __slots__ = ("groups", "edge0", "edge1")
 
-    def __init__(self, groups: list[_Group], edge0: int, edge1: int):
+    def __init__(self, groups: list[_OpGroup], edge0: int, edge1: int):
         self.groups = groups
         self.edge0 = edge0
         self.edge1 = edge1
@@ -171,7 +168,7 @@ class _Step:
         self.chain = members is not None
         self.members = members
         self.operands = operands
-        self.edges_const = False  # every partial is a constant (set by Program.fused)
+        self.edges_const = False  # every partial is a constant (set by CompiledGraph.fused)
 
 
 _CONSTANT: dict[str, tuple[float | None, ...]] = {}
@@ -200,7 +197,7 @@ class _FusedBack:
         self.scatter = scatter
 
 
-class Program:
+class CompiledGraph:
     """A computation graph compiled to arrays; see the module docstring.
 
     Attributes:
@@ -302,7 +299,7 @@ class Program:
             lvl = self.levels[li]
             if not lvl.groups:
                 lvl.edge0 = e
-            lvl.groups.append(_Group(op, grp_rows, args, e))
+            lvl.groups.append(_OpGroup(op, grp_rows, args, e))
             for j, a in enumerate(args):
                 tail[e:e + k] = a
                 head[e:e + k] = grp_rows
@@ -319,9 +316,7 @@ class Program:
         self._fused: list[list[_Step]] | None = None
         self._pool: dict[tuple[str, int], list[np.ndarray]] = {}
         self.n_groups = len(gcodes)
-        # Each (level, op) group costs a few numpy calls (~5 µs each) whatever its size, so on long
-        # thin chains (a few nodes per group) a plain Python loop (~1 µs a node) is faster.
-        self.wide = self.n_groups == 0 or len(op_rows) >= WIDE * self.n_groups
+        self.n_ops = len(op_rows)
 
     # ---- structure ----------------------------------------------------------------------------
     def row(self, name: Any) -> int:
@@ -335,9 +330,6 @@ class Program:
         """(n_nodes,) mask of ``output`` and every node it depends on."""
         anc = np.zeros(self.n_nodes, dtype=bool)
         anc[self.row(output)] = True
-        if not self.wide:
-            anc[[self.index[v] for v in nx.ancestors(self.graph, output)]] = True
-            return anc
         for lvl in reversed(self.levels[1:]):
             for grp in lvl.groups:
                 m = anc[grp.nodes]
@@ -642,12 +634,8 @@ class Program:
             return
         r = int(bad[0])
         v = self.order[r]
-        args = [self._show(V[self.index[u]], scalar) for u in self._operands(v)]
+        args = [self._show(V[self.index[u]], scalar) for u in operands(self.graph, v)]
         raise nonfinite_error(self.graph, v, args, self._show(V[r], scalar), source_text=source_text)
-
-    def _operands(self, v: Any) -> list[Any]:
-        pairs = sorted((key, u) for u, keys in self.graph.pred[v].items() for key in keys)
-        return [u for _, u in pairs]
 
     @staticmethod
     def _show(row: np.ndarray, scalar: bool) -> Any:
@@ -680,7 +668,7 @@ class Program:
                 if bad.size:
                     first = int(bad[np.argmin(self.edge_rank[bad])])
                     v = self.order[int(self.head[first])]
-                    args = [self._show(V[self.index[u]], scalar) for u in self._operands(v)]
+                    args = [self._show(V[self.index[u]], scalar) for u in operands(self.graph, v)]
                     raise nonfinite_error(self.graph, v, args, self._show(L[first], scalar),
                                           source_text=source_text, what="local")
         return L
@@ -838,7 +826,7 @@ class Program:
         end_counts = self.tangents(None, distinct, output, limit=limit)
         exact: list[int]
         if end_counts.size and float(end_counts.max()) >= _EXACT / 2:
-            exact = self._exact_counts(distinct, output)
+            exact = self.exact_counts(distinct, output)
         else:
             exact = [int(x) for x in end_counts.tolist()]
         sums = [f * float(end_sums[at[e]]) if e >= 0 else 0.0 for f, e in zip(factors, ends, strict=True)]
@@ -904,7 +892,7 @@ class Program:
             found.append((edges, float(P[out, r])))
         return found
 
-    def _exact_counts(self, rows: Sequence[int], output: Any) -> list[int]:
+    def exact_counts(self, rows: Sequence[int], output: Any) -> list[int]:
         """Path counts in exact integer arithmetic (Python ints in an object matrix)."""
         out = self.row(output)
         return [int(x) for x in self._sweep(None, np.asarray(rows, dtype=np.int64), out, object)]
@@ -969,7 +957,7 @@ class Run:
     runs give 1-D arrays (one entry per sample).
     """
 
-    def __init__(self, program: Program, V: np.ndarray, L: np.ndarray | None, G: np.ndarray | None,
+    def __init__(self, program: CompiledGraph, V: np.ndarray, L: np.ndarray | None, G: np.ndarray | None,
                  scalar: bool, output: Any):
         self.program = program
         self.V = V
@@ -990,7 +978,7 @@ class Run:
         return self._pick(self.V[self.program.row(name)])
 
     def grad(self, name: Any) -> Any:
-        """∂output/∂``name`` (needs :meth:`Program.forward_backward`)."""
+        """∂output/∂``name`` (needs :meth:`CompiledGraph.forward_backward`)."""
         if self.G is None:
             raise GraphError("this run has no gradients: use forward_backward")
         return self._pick(self.G[self.program.row(name)])
@@ -1020,8 +1008,8 @@ class Run:
         return dict(zip(self.program.order, rows, strict=True))
 
 
-def compile_graph(g: nx.MultiDiGraph) -> Program:
-    """The compiled :class:`Program` of ``g``, cached on the graph.
+def compile_graph(g: nx.MultiDiGraph) -> CompiledGraph:
+    """The compiled :class:`CompiledGraph` of ``g``, cached on the graph.
 
     A graph with a ``version`` counter (graphtrace's ComputationGraph: it grows on every node or
     edge added or removed) keeps its program until the version changes. A plain networkx graph has
@@ -1036,113 +1024,10 @@ def compile_graph(g: nx.MultiDiGraph) -> Program:
     """
     version = getattr(g, "version", None)
     if version is None:
-        return Program(g)
+        return CompiledGraph(g)
     cached = g.__dict__.get("_graphtrace_program")
     if cached is not None and cached.version == version:
         return cached
-    prog = Program(g)
+    prog = CompiledGraph(g)
     g.__dict__["_graphtrace_program"] = prog
     return prog
-
-
-@dataclass(repr=False)
-class CompiledForward(Forward):
-    """A :class:`~graphtrace.evaluate.Forward` made by the engine; ``run`` keeps its matrices."""
-
-    run: Run | None = field(default=None, repr=False)
-
-
-def _batchable(values: Mapping[Any, Any] | None) -> bool:
-    return all(np.ndim(v) <= 1 for v in (values or {}).values())
-
-
-def compiled_forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
-                     with_locals: bool = True, source_text: str | None = None,
-                     force: bool = False) -> Forward:
-    """The plain evaluator's result (values, locals, order), computed by the compiled engine.
-
-    Values of more than one dimension are not a batch the engine takes: they go to the plain
-    evaluator, which broadcasts any shape; so do thin graphs (:data:`WIDE`) unless ``force``.
-    Batched runs give every node a 1-D array.
-
-    >>> from graphtrace import parse
-    >>> f = compiled_forward(parse("a: param = 3\\nb = a*a").nx, force=True)
-    >>> f.values["b"], list(f.locals.values())
-    (9.0, [3.0, 3.0])
-    """
-    output = g.graph.get("output") if output is None else output
-    if output not in g:
-        raise GraphError(f"output '{output}' is not a node of the graph")
-    if not _batchable(values):
-        from .evaluate import evaluate
-
-        return evaluate(g, values, output=output, with_locals=with_locals, source_text=source_text)
-    prog = compile_graph(g)
-    if not (prog.wide or force):
-        from .evaluate import evaluate
-
-        return evaluate(g, values, output=output, with_locals=with_locals, source_text=source_text)
-    run = prog.forward(values, source_text=source_text)
-    run.output = output
-    loc: dict[tuple[Any, Any, int], Any] = {}
-    if with_locals:
-        run.L = prog.locals_matrix(run.V, check=True, source_text=source_text, scalar=run.scalar)
-        loc = run.locals()
-    return CompiledForward(run.values(), loc, list(prog.order), output, run)
-
-
-def _compiled_locals(g: nx.MultiDiGraph, forward: Forward) -> np.ndarray | None:
-    """The (n_edges, 1) locals of a scalar engine forward pass of this graph, or None."""
-    run = getattr(forward, "run", None)
-    if run is None or run.L is None or not run.scalar or run.program is not compile_graph(g):
-        return None
-    return run.L
-
-
-def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
-    """:func:`graphtrace.paths.count_paths` by one batched forward sweep (exact Python int).
-
-    >>> from graphtrace import parse
-    >>> count_paths(parse("x: input = 2\\nh = x*x + x").nx, "x", "h")
-    3
-    """
-    prog = compile_graph(g)
-    if not prog.wide:
-        from . import paths as _paths
-
-        return _paths.count_paths(g, wrt, output, prog.order)
-    rows = [prog.row(wrt)]
-    n = float(prog.tangents(None, rows, output)[0])
-    return int(n) if n < _EXACT / 2 else prog._exact_counts(rows, output)[0]
-
-
-def sum_over_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None) -> Any:
-    """:func:`graphtrace.paths.sum_over_paths` by the compiled forward DP (same forward sweep,
-    vectorized); falls back to the reference for batched values and constant-only nodes."""
-    from . import paths as _paths
-
-    output = forward.output if output is None else output
-    L = _compiled_locals(g, forward)
-    prog = compile_graph(g)
-    if L is None or not prog.wide or not prog.live[prog.row(wrt)]:
-        return _paths.sum_over_paths(g, forward, wrt, output)
-    return float(prog.tangents(L, [prog.row(wrt)], output)[0])
-
-
-def top_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
-              top: int = 10) -> list[Any]:
-    """:func:`graphtrace.paths.top_paths` by the vectorized k-best DP (:meth:`Program.best_paths`)."""
-    from . import paths as _paths
-
-    output = forward.output if output is None else output
-    L = _compiled_locals(g, forward)
-    prog = compile_graph(g)
-    if L is None or not prog.wide or not prog.live[prog.row(wrt)] or top * prog.n_nodes > 50_000_000:
-        return _paths.top_paths(g, forward, wrt, output, top=top)
-    order = prog.order
-    found = []
-    for edges, product in prog.best_paths(L, wrt, output, top):
-        nodes = [wrt] + [order[int(prog.head[e])] for e in edges]
-        found.append(_paths.Path(tuple(nodes), tuple(float(L[e, 0]) for e in edges), product,
-                                 tuple(int(prog.slot[e]) for e in edges)))
-    return found

@@ -1,7 +1,8 @@
-"""Forward pass: the value of every node and the local derivative ∂head/∂tail of every edge.
+"""Forward pass, the reference oracle: every node's value and every edge's local derivative ∂head/∂tail.
 
 This is the plain evaluator: one loop over the topological order, an environment of values, and
 the op registry; it is the reference that the batched engine (``engine.py``) is tested against.
+Callers don't choose between the two: :mod:`graphtrace.compute` does.
 Values are floats or numpy arrays (a batch dimension); nothing here mutates the graph.
 """
 
@@ -20,6 +21,7 @@ import numpy as np
 from .errors import EvaluationError, GraphError, Location
 from .graph import operands, topological_order
 from .ops import OPS
+from .text import char_column
 
 Edge = tuple[Any, Any, int]
 
@@ -89,7 +91,7 @@ def location_of(g: nx.MultiDiGraph, v: Any, source_text: str | None = None) -> L
         lines = source_text.split("\n")
         if line <= len(lines):
             text = lines[line - 1]
-            col = len(text.encode("utf-8")[: d.get("col", 0)].decode("utf-8", "replace")) + 1
+            col = char_column(text, d.get("col", 0))
     return Location(g.graph.get("source", "<script>"), line, col, text)
 
 
@@ -170,11 +172,11 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
                 d = nodes[v]
                 if d.get("kind") != "op":
                     continue
-                edges = sorted(((key, u) for u, keys in g.pred[v].items() for key in keys))
-                args = [env[u] for _, u in edges]
+                ops_of_v = operands(g, v)
+                args = [env[u] for u in ops_of_v]
                 op = OPS[d["op"]]
                 out = env[v]
-                for (slot, u), partial in zip(edges, op.partials, strict=True):
+                for (slot, u), partial in zip(enumerate(ops_of_v), op.partials, strict=True):
                     x = partial(out, *args)
                     if isinstance(x, np.ndarray) and x.ndim == 0:
                         x = float(x)

@@ -2,39 +2,42 @@
 
 The page inlines the Graphviz SVG (laid out once; the script restyles it by the shared ids
 ``n<i>`` and ``e<i>_<j>_<slot>``, so nodes never move), a JSON model of the graph, and plain
-JavaScript and CSS from ``explorer_assets/``. The JavaScript re-implements every op of the registry
-by name, so sliders, step-through and training recompute in the page; a test checks that it agrees
-with the Python engine to 1e-9. Every string that reaches the page is escaped: the JSON model with
+JavaScript and CSS from ``explorer_assets/``. The page's op table is generated from the registry's
+JavaScript forms (:func:`ops_script`), so sliders, step-through and training recompute in the page
+with the same maths; a test checks that it agrees with the Python engine to 1e-9. Every string that reaches the page is escaped: the JSON model with
 ``\\u003c``-style escapes (a name containing ``</script>`` cannot end its script element), the HTML
 around it with :func:`html.escape`.
 """
 
 from __future__ import annotations
 
-__all__ = ["build_model", "build_html", "write_html", "embed_json", "asset_text", "MAX_DATA_ROWS"]
+__all__ = ["build_model", "build_html", "write_html", "embed_json", "asset_text", "ops_script",
+           "MAX_DATA_ROWS"]
 
 import html
 import json
 import math
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .errors import DataError, GraphError
-from .ops import OPS
-from .report import fmt
+from .graph import operands
+from .layers import prediction_node
+from .ops import JS_PRELUDE, OPS
+from .text import fmt, parenthesise, source_span
 
 if TYPE_CHECKING:
-    from .api import Graph
     from .data import Dataset
+    from .results import Analysis
+
+Graph = Any  # the library's Graph (graphtrace.api): used by its attributes, never imported here
 
 MAX_DATA_ROWS = 2000
 """Most data rows embedded in a training page (more only make the page heavier, not clearer)."""
 
 _MAX_EXPR = 120  # longer expressions are not highlighted in the source line (the page stays small)
-_PLAIN = re.compile(r"^[^ +\-−·*/^×÷]+$")
-_CALL = re.compile(r"^[^\W\d]\w*\((.*)\)$")
 
 
 def asset_text(name: str) -> str:
@@ -46,6 +49,34 @@ def asset_text(name: str) -> str:
     from importlib.resources import files
 
     return files("graphtrace").joinpath("explorer_assets").joinpath(name).read_text(encoding="utf-8")
+
+
+def ops_script(names: Iterable[str] | None = None) -> str:
+    """The page's op table as JavaScript, generated from the registry's ``js`` forms.
+
+    Defines the global ``GRAPHTRACE_OPS`` that ``explorer.js`` computes with: per op (all of them,
+    or those in ``names``; always in registry order, so the text is deterministic)
+    ``name: { f: function (a, b) {...}, d: [function (o, a, b) {...}, ...] }``, with the shared
+    helpers of :data:`graphtrace.ops.JS_PRELUDE` in scope and kept out of the global namespace.
+
+    >>> print(ops_script(["mul"]).splitlines()[-3])
+        "mul": { f: function (a, b) { return a * b; }, d: [function (o, a, b) { return b; }, function (o, a, b) { return a; }] }
+    """
+    wanted = set(OPS) if names is None else set(names)
+    unknown = sorted(wanted - set(OPS))
+    if unknown:
+        raise GraphError(f"no such op: {', '.join(unknown)}")
+    entries = []
+    for op in OPS.values():
+        if op.name not in wanted:
+            continue
+        if not op.js.strip() or len(op.js_partials) != op.arity or not all(d.strip() for d in op.js_partials):
+            raise GraphError(f"op '{op.name}' has no JavaScript form (js and one js_partials entry per operand)")
+        partials = ", ".join(f"function (o, a, b) {{ return {d}; }}" for d in op.js_partials)
+        entries.append(f"    {json.dumps(op.name)}: {{ f: function (a, b) {{ return {op.js}; }}, d: [{partials}] }}")
+    prelude = "".join(f"  {ln}\n" for ln in JS_PRELUDE.strip("\n").split("\n"))
+    return ("var GRAPHTRACE_OPS = (function () {\n  \"use strict\";\n" + prelude + "  return {\n"
+            + ",\n".join(entries) + "\n  };\n})();\n")
 
 
 def embed_json(doc: Any) -> str:
@@ -87,11 +118,7 @@ def _source_slice(lines: list[bytes], d: Mapping[str, Any]) -> str | None:
     line = d.get("line")
     if not line or line > len(lines):
         return None
-    raw = lines[line - 1]
-    col, end = d.get("col", 0), d.get("end_col", 0)
-    if not 0 <= col < end <= len(raw):
-        return None
-    return raw[col:end].decode("utf-8", "replace")
+    return source_span(lines[line - 1], d.get("col", 0), d.get("end_col", 0))
 
 
 def _display_names(graph: Graph, order: list[Any], lines: list[bytes]) -> dict[Any, str]:
@@ -107,31 +134,12 @@ def _display_names(graph: Graph, order: list[Any], lines: list[bytes]) -> dict[A
         else:
             text = _source_slice(lines, d)
             if text is None:  # graphs built by hand: the op's infix over its operands' names
-                from .graph import operands
-
-                args = [_wrap(out[u]) for u in operands(g, v)]
+                args = [parenthesise(out[u]) for u in operands(g, v)]
                 text = OPS[d["op"]].infix.format(*args) if d.get("kind") == "op" else str(v)
             # the page writes products with a centred dot and powers with ^, as the drawing does
             text = " ".join(text.replace("**", "^").replace("*", "·").split()).replace(" - ", " − ")
             out[v] = text if len(text) <= 40 else str(v)
     return out
-
-
-def _wrap(text: str) -> str:
-    """``text`` in parentheses unless it is a name, a number or one call such as ``log(z)``."""
-    if _PLAIN.match(text):
-        return text
-    call = _CALL.match(text)
-    if call:
-        depth = 0
-        for ch in call.group(1):
-            depth += {"(": 1, ")": -1}.get(ch, 0)
-            if depth < 0:
-                break
-        else:
-            if depth == 0:
-                return text
-    return f"({text})"
 
 
 def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str, Any]:
@@ -149,8 +157,6 @@ def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str,
     if len(features) == 0:
         raise DataError(f"{data.name}: no feature column to train on")
     rows = data.values[:MAX_DATA_ROWS]
-    from .training import prediction_node
-
     predict = prediction_node(graph)
     predict = graph.output if predict is None else predict
     return {
@@ -166,13 +172,14 @@ def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str,
     }
 
 
-def build_model(graph: Graph, *, values: Mapping[Any, float] | None = None,
+def build_model(graph: Graph, results: Analysis | None = None, *, values: Mapping[Any, float] | None = None,
                 data: Dataset | None = None, wrt: Any = None) -> dict[str, Any]:
     """The JSON model the page runs on: nodes in topological order, edges, values and gradients.
 
     Args:
         graph: the parsed graph.
-        values: overrides for inputs and params (as ``--set``).
+        results: its computed values and gradients (default: ``graph.analyse(values)``).
+        values: overrides for inputs and params (as ``--set``), when ``results`` is not given.
         data: a data set whose columns are inputs of the graph: adds the training view.
         wrt: a node whose paths to the output are shown when the page opens.
 
@@ -184,8 +191,9 @@ def build_model(graph: Graph, *, values: Mapping[Any, float] | None = None,
     [(0, 1, 0, 'a'), (0, 1, 1, 'a')]
     """
     g = graph.nx
-    fwd = graph.forward(values)
-    grads = graph.backprop(forward=fwd)
+    if results is None:
+        results = graph.analyse(values)
+    fwd, grads = results.forward, results.grads
     order = list(fwd.order)
     index = {v: i for i, v in enumerate(order)}
     encoded = _encoded_lines(graph)
@@ -202,6 +210,7 @@ def build_model(graph: Graph, *, values: Mapping[Any, float] | None = None,
             "kind": d.get("kind"),
             "value": _number(fwd.values[v]),
             "disp": disp[v],
+            "atom": parenthesise(disp[v]) if parenthesise(disp[v]) != disp[v] else None,
             # optional keys are left out when empty: a big network's page stays small
             "named": bool(d.get("named")) or None,
             "op": d.get("op"),
@@ -215,16 +224,16 @@ def build_model(graph: Graph, *, values: Mapping[Any, float] | None = None,
         d = g.nodes[v]
         if d.get("kind") != "op":
             continue
-        pairs = sorted((key, u) for u, keys in g.pred[v].items() for key in keys)
-        names = [_wrap(disp[u]) for _, u in pairs]
+        args = operands(g, v)
+        names = [parenthesise(disp[u]) for u in args]
         op = OPS[d["op"]]
-        for slot, u in pairs:
+        for slot, u in enumerate(args):
             local = fwd.locals[(u, v, slot)]
             edges.append({
                 "tail": index[u],
                 "head": i,
                 "slot": slot,
-                "symbolic": op.symbolic[slot].format(*names, out=_wrap(disp[v])),
+                "symbolic": op.symbolic[slot].format(*names, out=parenthesise(disp[v])),
                 "local": _number(local),
             })
     used = sorted({n["op"] for n in nodes if "op" in n})
@@ -349,7 +358,8 @@ def build_html(graph: Graph, *, values: Mapping[Any, float] | None = None, data:
 
     Args:
         graph: the parsed graph.
-        values: overrides for inputs and params (as ``--set``).
+        results: its computed values and gradients (default: ``graph.analyse(values)``).
+        values: overrides for inputs and params (as ``--set``), when ``results`` is not given.
         data: a data set for the training view (its columns name inputs of the graph).
         wrt: a node whose paths to the output are highlighted when the page opens.
         backend: the Graphviz backend for the one layout (``auto``, ``system``, ``bundled``).
@@ -361,11 +371,12 @@ def build_html(graph: Graph, *, values: Mapping[Any, float] | None = None, data:
     >>> page.startswith("<!DOCTYPE html>"), page.count("<script"), 'id="n0"' in page
     (True, 2, True)
     """
-    from . import __version__
+    from .version import __version__
 
     model = build_model(graph, values=values, data=data, wrt=wrt)
     svg = _svg(graph, values=values, backend=backend, timeout=timeout, dot_options=dot_options)
-    js = asset_text("explorer.js")
+    # The generated op table first: explorer.js reads it as GRAPHTRACE_OPS (one script element).
+    js = ops_script(model["ops"]) + asset_text("explorer.js")
     css = asset_text("explorer.css")
     if "</script" in js.lower() or "<!--" in js:
         raise GraphError("explorer.js must not contain '</script' or '<!--'")

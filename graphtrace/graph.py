@@ -14,7 +14,7 @@ from typing import Any
 import networkx as nx
 
 from .errors import GraphError
-from .parse import NodeRecord, Program
+from .parse import NodeRecord, ParsedScript
 
 
 class ComputationGraph(nx.MultiDiGraph):
@@ -78,7 +78,7 @@ class ComputationGraph(nx.MultiDiGraph):
         return dup
 
 
-def build_graph(program: Program) -> ComputationGraph:
+def build_graph(program: ParsedScript) -> ComputationGraph:
     """Turn parsed records into the computation graph.
 
     Node attributes: ``kind`` (input, param, const, op), ``op`` (registry name or None), ``value``

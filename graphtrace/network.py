@@ -40,9 +40,10 @@ import numpy as np
 
 from .api import Graph, parse
 from .errors import GraphError, LimitError, UsageError
+from .layers import annotate_mlp, layer_weights
+from .ops import ACTIVATIONS, OPS
 from .parse import LIMITS
 
-ACTIVATIONS: tuple[str, ...] = ("sigmoid", "tanh", "relu", "identity")
 LOSSES: tuple[str, ...] = ("bce", "mse")
 INITS: tuple[str, ...] = ("random", "zeros", "xavier", "he")
 
@@ -260,131 +261,6 @@ def mlp(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = 
     return g
 
 
-_NAME_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"w(\d+)_(\d+)_(\d+)"), "weight"),
-    (re.compile(r"b(\d+)_(\d+)"), "bias"),
-    (re.compile(r"z(\d+)_(\d+)"), "sum"),
-    (re.compile(r"h(\d+)_(\d+)"), "act"),
-)
-
-
-def annotate_mlp(graph: Graph) -> bool:
-    """Set ``layer``, ``neuron`` and ``role`` node attributes from the MLP naming scheme.
-
-    Named nodes get all three (weights and biases take the layer and neuron they feed); unnamed
-    nodes (the products and partial sums inside ``z{l}_{j} = ...``) get the layer and neuron of
-    the named node on the same script line, so a drawing can box each neuron. The output layer is
-    the largest layer number; ``o``/``o_k`` are its activations, ``y``/``y_k`` its targets and
-    ``L``/``L_k`` its loss. Returns whether the graph follows the scheme (it has at least one
-    ``w{l}_{i}_{j}`` weight); otherwise nothing is set.
-
-    Example:
-        >>> from graphtrace import parse
-        >>> g = parse("x1: input = 1\\nw1_1_1: param = 2\\nz1_1 = w1_1_1*x1\\no = sigmoid(z1_1)")
-        >>> annotate_mlp(g), g.nx.nodes["o"]["layer"], g.nx.nodes["x1"]["role"]
-        (True, 1, 'input')
-    """
-    nodes = graph.nx.nodes
-    found: dict[Any, tuple[int | None, int | None, str]] = {}
-    for v in graph.names:
-        s = str(v)
-        for pattern, role in _NAME_PATTERNS:
-            m = pattern.fullmatch(s)
-            if m:
-                layer = int(m.group(1))
-                neuron = int(m.group(m.lastindex or 2))
-                found[v] = (layer, neuron, role)
-                break
-    if not any(role == "weight" for _, _, role in found.values()):
-        return False
-    out_layer = max(layer for layer, _, _ in found.values() if layer is not None)
-    for v in graph.names:
-        s = str(v)
-        kind = nodes[v].get("kind")
-        if v in found:
-            continue
-        if (m := re.fullmatch(r"x(\d+)", s)) and kind == "input":
-            found[v] = (0, int(m.group(1)), "input")
-        elif s == "o" or re.fullmatch(r"o_(\d+)", s):
-            found[v] = (out_layer, int(s[2:]) if "_" in s else 1, "act")
-        elif (s == "y" or re.fullmatch(r"y_(\d+)", s)) and kind == "input":
-            found[v] = (out_layer, int(s[2:]) if "_" in s else 1, "target")
-        elif s == "L" or re.fullmatch(r"L_(\d+)", s):
-            found[v] = (out_layer, int(s[2:]) if "_" in s else None, "loss")
-    by_line: dict[int, tuple[int | None, int | None]] = {}
-    for v, (layer_of, neuron_of, role) in found.items():
-        if not role:
-            continue
-        d = nodes[v]
-        d["layer"] = layer_of
-        if neuron_of is not None:
-            d["neuron"] = neuron_of
-        d["role"] = role
-        if d.get("kind") == "op" and d.get("line") is not None:
-            by_line[d["line"]] = (layer_of, neuron_of)
-    for _, d in graph.nx.nodes(data=True):
-        if d.get("named") or d.get("line") not in by_line:
-            continue
-        line_layer, line_neuron = by_line[d["line"]]
-        d["layer"] = line_layer
-        if line_neuron is not None:
-            d["neuron"] = line_neuron
-    return True
-
-
-def _value_of(graph: Graph, name: str, values: Mapping[Any, Any] | None) -> float:
-    if values is not None and name in values:
-        return float(values[name])
-    return float(graph.nx.nodes[name]["value"])
-
-
-def layer_weights(graph: Graph, values: Mapping[Any, Any] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The weights of a network named like :func:`mlp`'s: per layer ``(W, b)``, ``W[i-1, j-1] = w{l}_{i}_{j}``.
-
-    ``values`` (e.g. trained params) override the values in the graph.
-
-    Raises:
-        GraphError: the graph has no ``w1_..`` weights, or a layer misses a weight or bias.
-
-    Example:
-        >>> [w.shape for w, b in layer_weights(mlp([2, 3, 1]))]
-        [(2, 3), (3, 1)]
-    """
-    weights: dict[tuple[int, int, int], str] = {}
-    biases: dict[tuple[int, int], str] = {}
-    for v in graph.params:
-        s = str(v)
-        if m := re.fullmatch(r"w(\d+)_(\d+)_(\d+)", s):
-            weights[(int(m.group(1)), int(m.group(2)), int(m.group(3)))] = s
-        elif m := re.fullmatch(r"b(\d+)_(\d+)", s):
-            biases[(int(m.group(1)), int(m.group(2)))] = s
-    if not weights:
-        raise GraphError(f"{graph.name} has no weights named w{{layer}}_{{input}}_{{neuron}} (is it made by `graphtrace mlp`?)")
-    out = []
-    n_layers = max(k[0] for k in weights)
-    for layer in range(1, n_layers + 1):
-        keys = [k for k in weights if k[0] == layer]
-        if not keys:
-            raise GraphError(f"{graph.name}: layer {layer} has no weights")
-        fan_in = max(k[1] for k in keys)
-        fan_out = max(k[2] for k in keys)
-        w = np.zeros((fan_in, fan_out))
-        b = np.zeros(fan_out)
-        for i in range(1, fan_in + 1):
-            for j in range(1, fan_out + 1):
-                name = weights.get((layer, i, j))
-                if name is None:
-                    raise GraphError(f"{graph.name}: missing weight w{layer}_{i}_{j}")
-                w[i - 1, j - 1] = _value_of(graph, name, values)
-        for j in range(1, fan_out + 1):
-            name = biases.get((layer, j))
-            if name is None:
-                raise GraphError(f"{graph.name}: missing bias b{layer}_{j}")
-            b[j - 1] = _value_of(graph, name, values)
-        out.append((w, b))
-    return out
-
-
 @dataclass(frozen=True)
 class LinearModel:
     """One linear layer ``z = x @ weights + bias`` (``weights`` shape (inputs, outputs))."""
@@ -416,7 +292,7 @@ def collapse_linear(graph: Graph, values: Mapping[Any, Any] | None = None) -> Li
     """
     layers = layer_weights(graph, values)
     for v, d in graph.nx.nodes(data=True):
-        if re.fullmatch(r"h\d+_\d+", str(v)) and d.get("kind") == "op" and d.get("op") != "identity":
+        if re.fullmatch(r"h\d+_\d+", str(v)) and d.get("kind") == "op" and not OPS[d["op"]].linear:
             raise GraphError(f"{graph.name}: hidden unit '{v}' applies {d.get('op')}, not the identity; "
                              "only linear layers collapse into one")
     w_total = np.eye(layers[0][0].shape[0])

@@ -8,7 +8,7 @@ names or generated ids (``mul_3``) numbered per op in source order and never equ
 
 from __future__ import annotations
 
-__all__ = ["Source", "NodeRecord", "Program", "read_source", "parse_program", "LIMITS"]
+__all__ = ["Source", "NodeRecord", "ParsedScript", "read_source", "parse_program", "LIMITS"]
 
 import ast
 import math
@@ -21,6 +21,7 @@ from typing import NamedTuple
 
 from .errors import LimitError, Location, ParseError, env_limit
 from .ops import BINARY, FUNCTIONS, OPS, UNARY
+from .text import char_column, did_you_mean
 
 KINDS = ("input", "param")
 
@@ -58,7 +59,7 @@ class Source:
         text = self.line(lineno)
         col = None
         if col_bytes is not None and text is not None:
-            col = len(text.encode("utf-8")[:col_bytes].decode("utf-8", "replace")) + 1
+            col = char_column(text, col_bytes)
         return Location(self.name, lineno, col, text)
 
 
@@ -83,7 +84,7 @@ class NodeRecord(NamedTuple):
 
 
 @dataclass
-class Program:
+class ParsedScript:
     """The parsed script: node records in topological order and the default output."""
 
     source: Source
@@ -214,13 +215,6 @@ def _what(node: ast.AST) -> str:
     return _FORBIDDEN.get(kind, f"'{kind}' expressions")
 
 
-def _did_you_mean(word: str, candidates: list[str] | tuple[str, ...]) -> str | None:
-    import difflib  # only on an error: not worth its import time at every start
-
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f"did you mean '{close[0]}'?" if close else None
-
-
 class _Parser:
     def __init__(self, source: Source):
         self.source = source
@@ -258,7 +252,7 @@ class _Parser:
         return rec.id
 
     # ---- statements ---------------------------------------------------------------------------
-    def run(self) -> Program:
+    def run(self) -> ParsedScript:
         src = self.source
         if not src.text.strip():
             raise ParseError("the script is empty", location=Location(src.name),
@@ -292,7 +286,7 @@ class _Parser:
                 location=Location(src.name),
                 hint="add an assignment such as `L = (y - z)**2`; the last assigned name is the output",
             )
-        return Program(src, self.records, output, dict(self.defined))
+        return ParsedScript(src, self.records, output, dict(self.defined))
 
     def parse_ast(self) -> ast.Module:
         text = self.source.text
@@ -352,7 +346,7 @@ class _Parser:
         ann = stmt.annotation
         if not isinstance(ann, ast.Name) or ann.id not in KINDS:
             shown = ann.id if isinstance(ann, ast.Name) else ast.unparse(ann)[:40]
-            hint = _did_you_mean(shown, KINDS) if isinstance(ann, ast.Name) else None
+            hint = did_you_mean(shown, KINDS) if isinstance(ann, ast.Name) else None
             raise self.error(f"unknown declaration kind '{shown}' (expected 'input' or 'param')", ann,
                              hint=hint)
         if stmt.value is None:
@@ -455,7 +449,7 @@ class _Parser:
             raise self.error(f"only functions can be called, not {_what(func)}", func,
                              hint="available functions: " + ", ".join(FUNCTIONS))
         if func.id not in FUNCTIONS:
-            hint = _did_you_mean(func.id, FUNCTIONS) or ("available functions: " + ", ".join(FUNCTIONS))
+            hint = did_you_mean(func.id, FUNCTIONS) or ("available functions: " + ", ".join(FUNCTIONS))
             raise self.error(f"unknown function '{func.id}'", func, hint=hint)
         if node.keywords:
             raise self.error(f"keyword arguments are not allowed in {func.id}()", node.keywords[0].value
@@ -477,7 +471,7 @@ class _Parser:
             raise self.error(f"'{node.id}' is used before it is assigned", node,
                              hint="define every name above the line that uses it")
         candidates = list(self.defined) + list(FUNCTIONS)
-        raise self.error(f"undefined name '{node.id}'", node, hint=_did_you_mean(node.id, candidates))
+        raise self.error(f"undefined name '{node.id}'", node, hint=did_you_mean(node.id, candidates))
 
     def constant(self, node: ast.Constant, name: str | None) -> str:
         if type(node.value) not in (int, float):
@@ -497,7 +491,7 @@ class _Parser:
                                    node.end_lineno or node.lineno))
 
 
-def parse_program(source: Source) -> Program:
+def parse_program(source: Source) -> ParsedScript:
     """Parse a script into node records (no graph yet).
 
     >>> p = parse_program(Source("x: input = 3\\ny = x*x\\n"))

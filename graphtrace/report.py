@@ -10,43 +10,18 @@ from __future__ import annotations
 __all__ = ["fmt", "dumps", "grad_json", "paths_json", "check_json", "grad_table", "paths_table",
            "check_table", "json_number"]
 
-import json
 import math
 from typing import TYPE_CHECKING, Any
+
+from .text import dumps, fmt, json_number
 
 if TYPE_CHECKING:  # rich is imported only when a table is built
     from rich.table import Table
 
-    from .api import Graph
     from .check import CheckReport
-    from .paths import Path
+    from .results import PathsReport
 
-
-def fmt(x: Any, digits: int = 4) -> str:
-    """One number formatter for people: ``digits`` significant digits, no noise.
-
-    >>> fmt(0.23500001), fmt(-1e-7), fmt(12345.678), fmt(2.0), fmt(-0.0)
-    ('0.235', '-1e-07', '1.235e+04', '2', '0')
-    """
-    x = float(x)
-    if x == 0:
-        return "0"
-    if not math.isfinite(x):
-        return str(x)
-    return f"{x:.{digits}g}"
-
-
-def json_number(x: Any) -> float:
-    """A float for JSON; non-finite numbers are an error (strict JSON)."""
-    x = float(x)
-    if not math.isfinite(x):
-        raise ValueError(f"non-finite number {x} cannot be written as strict JSON")
-    return x
-
-
-def dumps(doc: Any) -> str:
-    """Strict, deterministic JSON: key order as built, ``ensure_ascii=False`` so α stays α."""
-    return json.dumps(doc, ensure_ascii=False, allow_nan=False, indent=2)
+Graph = Any  # the library's Graph (graphtrace.api): used by its attributes, never imported here
 
 
 def _named_values(graph: Graph, values: dict[Any, Any]) -> dict[str, float]:
@@ -132,16 +107,16 @@ def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
     return doc
 
 
-def paths_json(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: float,
-               paths: list[Path]) -> dict[str, Any]:
+def paths_json(graph: Graph, report: PathsReport) -> dict[str, Any]:
     """The ``paths --json`` document (CONTRACT §2)."""
-    _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
+    wrt, paths = report.wrt, report.top
+    _require_finite(graph, wrt, [report.total, report.backprop] + [p.product for p in paths])
     return {
-        "output": str(graph.output),
+        "output": str(report.output),
         "wrt": str(wrt),
-        "n_paths": n_paths,
-        "total": json_number(total),
-        "backprop": json_number(backprop),
+        "n_paths": report.n_paths,
+        "total": json_number(report.total),
+        "backprop": json_number(report.backprop),
         "paths": [
             {"nodes": [str(n) for n in p.nodes], "factors": [json_number(f) for f in p.factors],
              "product": json_number(p.product)}
@@ -241,17 +216,18 @@ def check_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_
     return t
 
 
-def paths_table(graph: Graph, wrt: Any, n_paths: int, total: float, backprop: float,
-                paths: list[Path]) -> Table:
+def paths_table(graph: Graph, report: PathsReport) -> Table:
     """The best paths, their factors and products, and the exact total."""
     from rich.table import Table
 
+    wrt, paths, n_paths = report.wrt, report.top, report.n_paths
+    total, backprop = report.total, report.backprop
     _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
 
     shown = len(paths)
     caption = f"sum over all {n_paths:,} paths = {fmt(total, 10)}   backprop = {fmt(backprop, 10)}"
     # min_width keeps the caption (the point of the table) on one line under narrow tables.
-    t = Table(title=f"∂{graph.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "
+    t = Table(title=f"∂{report.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "
                     f"top {shown} by |product|", title_justify="left",
               caption=caption, caption_justify="left", min_width=len(caption))
     t.add_column("#", justify="right")

@@ -2,8 +2,8 @@
 
 The script is the per-sample loss; its inputs are fed whole columns of a data set (numpy arrays, a
 batch dimension), so every op broadcasts and backprop returns one gradient per sample, averaged
-over the batch. :func:`_loss_and_grads` is the one place that evaluates the graph for training, so a
-faster engine can replace the plain evaluator there. Shuffling uses
+over the batch. :func:`_loss_and_grads` is the one place that evaluates the graph for a training
+step; like prediction it asks :mod:`graphtrace.compute`, which runs the compiled engine on batches. Shuffling uses
 ``numpy.random.default_rng(seed)``: the same seed gives the same trained params, bit for bit.
 """
 
@@ -34,18 +34,24 @@ from typing import Any
 
 import numpy as np
 
+from . import compute
 from .api import Graph, parse
 from .data import Dataset, read_csv
 from .errors import DataError, EvaluationError, GraphError, GraphtraceError, UsageError
-from .evaluate import evaluate
-from .network import annotate_mlp, layer_weights
+from .layers import (
+    TARGET,
+    annotate_mlp,
+    hidden_units_identical,
+    layer_weights,
+    prediction_node,
+    symmetric_units,
+)
+from .ops import OPS
 
 DEFAULT_LR = 0.5
 """The default learning rate: the triangle (§3) needs sharp sigmoids, which 0.1 reaches too slowly."""
 DEFAULT_EPOCHS = 300
 DEFAULT_BATCH = 10
-TARGET = "y"
-_PREDICT_NAMES = ("o",)
 
 
 @dataclass(frozen=True)
@@ -118,50 +124,11 @@ def _loss_and_grads(graph: Graph, batch_values: Mapping[str, np.ndarray],
     to a float. Per-sample gradients come out of backprop as arrays; their mean is the gradient of
     the mean loss.
     """
-    from .engine import compile_graph
-
-    program = compile_graph(graph.nx)  # cached on the graph: compiled once per training run
     values: dict[str, Any] = dict(batch_values)
     values.update(params)
-    run = program.forward_backward(values, output=graph.output,
-                                   source_text=graph.source.text if graph.source else None)
-    assert run.G is not None  # forward_backward always computes gradients
-    rows = [program.row(p) for p in params]
-    grads = run.G[rows].mean(axis=1)
-    loss = float(run.V[program.row(graph.output)].mean())
-    return loss, dict(zip(params, grads.tolist(), strict=True))
-
-
-# ---- prediction -------------------------------------------------------------------------------
-def prediction_node(graph: Graph, name: str | None = None) -> str | None:
-    """The node whose value is the model's prediction (used for accuracy and decision boundaries).
-
-    The rule: ``name`` when given; else a node named ``o`` (every generated net has one); else the
-    last named computed node, in source order, that the output depends on and that does not depend
-    on the target ``y`` (``a`` in the triangle sample, ``z`` in the one-neuron sample). None when
-    there is no such node.
-
-    Example:
-        >>> from graphtrace import parse
-        >>> prediction_node(parse("x: input = 1\\nw: param = 2\\ny: input = 1\\n"
-        ...                       "p = sigmoid(w*x)\\nL = -(y*log(p) + (1 - y)*log(1 - p))"))
-        'p'
-    """
-    import networkx as nx
-
-    if name is not None:
-        return str(graph.node(name, what="--predict"))
-    for n in _PREDICT_NAMES:
-        if n in graph.nx and n != graph.output:
-            return n
-    up = nx.ancestors(graph.nx, graph.output)
-    tainted = nx.descendants(graph.nx, TARGET) if TARGET in graph.nx else set()
-    best = None
-    for v in graph.names:
-        d = graph.nx.nodes[v]
-        if d.get("kind") == "op" and v in up and v not in tainted:
-            best = v
-    return None if best is None else str(best)
+    loss, grads = compute.mean_loss_and_gradients(graph.nx, values, list(params), output=graph.output,
+                                                  source_text=graph.source.text if graph.source else None)
+    return loss, dict(zip(params, grads, strict=True))
 
 
 def predict(graph: Graph, features: Mapping[str, Any], *, node: str | None = None,
@@ -182,9 +149,15 @@ def predict(graph: Graph, features: Mapping[str, Any], *, node: str | None = Non
     values = dict(features)
     if params:
         values.update(params)
-    fwd = evaluate(graph.nx, values, output=graph.output, with_locals=False, check=False)
+    fwd = compute.forward(graph.nx, values, output=graph.output, with_locals=False, check=False)
     return np.broadcast_to(np.asarray(fwd.values[node], dtype=float),
                            np.shape(next(iter(features.values())))).copy()
+
+
+def _is_probability(graph: Graph, node: str) -> bool:
+    """Whether ``node``'s op gives values in (0, 1) (a sigmoid output): thresholded at 0.5."""
+    op = graph.nx.nodes[node].get("op")
+    return op is not None and OPS[op].probability
 
 
 def _threshold(y: np.ndarray, sigmoid_out: bool) -> float:
@@ -204,68 +177,6 @@ def _binary(y: np.ndarray | None) -> bool:
     if y is None:
         return False
     return bool(np.all((y == 0.0) | (y == 1.0)) or np.all((y == -1.0) | (y == 1.0)))
-
-
-# ---- symmetry (course §12) --------------------------------------------------------------------
-def symmetric_units(graph: Graph, values: Mapping[str, float] | None = None, *,
-                    tol: float = 0.0) -> list[tuple[int, list[int]]]:
-    """Groups of hidden neurons that are wired alike and hold equal values (course §12).
-
-    Two neurons of hidden layer l are symmetric when their incoming weights, biases and outgoing
-    weights agree within ``tol``: gradient descent then gives them identical updates forever.
-    Works on networks named like :func:`graphtrace.mlp` (``w{l}_{i}_{j}``, ``b{l}_{j}``); returns
-    ``[(layer, [neuron, ...]), ...]`` with groups of two or more, or ``[]`` for other graphs.
-
-    Example:
-        >>> from graphtrace.network import mlp
-        >>> symmetric_units(mlp([2, 3, 1], init="zeros"))
-        [(1, [1, 2, 3])]
-        >>> symmetric_units(mlp([2, 3, 1], init="random"))
-        []
-    """
-    try:
-        layers = layer_weights(graph, values)
-    except GraphError:
-        return []
-    groups = []
-    for index in range(len(layers) - 1):
-        w_in, b_in = layers[index]
-        w_out = layers[index + 1][0]
-        if w_out.shape[0] != w_in.shape[1]:
-            continue
-        sig = [np.concatenate([w_in[:, j], [b_in[j]], w_out[j, :]]) for j in range(w_in.shape[1])]
-        taken = [False] * len(sig)
-        for j in range(len(sig)):
-            if taken[j]:
-                continue
-            group = [j + 1]
-            for k in range(j + 1, len(sig)):
-                if not taken[k] and np.all(np.abs(sig[j] - sig[k]) <= tol):
-                    taken[k] = True
-                    group.append(k + 1)
-            if len(group) > 1:
-                groups.append((index + 1, group))
-    return groups
-
-
-def hidden_units_identical(graph: Graph, values: Mapping[str, float] | None = None, *,
-                           tol: float = 1e-12) -> bool:
-    """Whether, in every hidden layer, all neurons are identical within ``tol`` (course §12).
-
-    Example:
-        >>> from graphtrace.network import mlp
-        >>> hidden_units_identical(mlp([2, 3, 1], init="zeros")), hidden_units_identical(mlp([2, 3, 1]))
-        (True, False)
-    """
-    try:
-        layers = layer_weights(graph, values)
-    except GraphError:
-        return False
-    if len(layers) < 2:
-        return False
-    groups = dict(symmetric_units(graph, values, tol=tol))
-    return all(len(groups.get(i, [])) == layers[i - 1][0].shape[1] or layers[i - 1][0].shape[1] == 1
-               for i in range(1, len(layers)))
 
 
 def _symmetry_warnings(graph: Graph) -> list[str]:
@@ -385,7 +296,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
     has_accuracy = node is not None and _binary(y)
     if TARGET in dataset.columns and not _binary(y):
         warnings.append("the target y is not binary (0/1 or ±1): no accuracy is reported")
-    sigmoid_out = node is not None and graph.nx.nodes[node].get("op") == "sigmoid"
+    sigmoid_out = node is not None and _is_probability(graph, node)
     if threshold is None:
         threshold = _threshold(y, sigmoid_out) if has_accuracy and y is not None else 0.5
     columns = {str(c): dataset.column(c) for c in dataset.columns}
@@ -422,7 +333,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
             pred = predict(graph, columns, node=node, params=params)
             acc_history.append(_accuracy(pred, y, threshold))
     seconds = time.perf_counter() - start
-    fwd = evaluate(graph.nx, {**columns, **params}, output=graph.output, with_locals=False, check=False)
+    fwd = compute.forward(graph.nx, {**columns, **params}, output=graph.output, with_locals=False, check=False)
     final_loss = float(np.mean(fwd.values[graph.output]))
     accuracy = None
     if has_accuracy:

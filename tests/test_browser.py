@@ -291,7 +291,7 @@ def test_training_view_lowers_the_loss(browser, tmp_path: Path, shots: Path) -> 
     before = float(stats.get_attribute("data-loss"))
     p.page.click("#gt-train-step")
     assert stats.get_attribute("data-steps") == "1"
-    p.js("for (var i = 0; i < 50; i++) { graphtraceExplorer.train(50); }")  # 50 points on the curve
+    p.js("for (var i = 0; i < 50; i++) { graphtraceExplorer.trainSteps(50); }")  # 50 points on the curve
     after = float(stats.get_attribute("data-loss"))
     assert after < 0.5 * before, (before, after)
     assert "accuracy" in stats.text_content()

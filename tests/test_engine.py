@@ -13,10 +13,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import graphtrace
-from graphtrace import paths
+from graphtrace import compute, paths
 from graphtrace.backprop import backprop
 from graphtrace.check import numeric_gradient, numeric_gradients
-from graphtrace.engine import compile_graph, compiled_forward
+from graphtrace.compute import engine_forward
+from graphtrace.engine import compile_graph
 from graphtrace.errors import EvaluationError, GraphError
 from graphtrace.evaluate import evaluate
 
@@ -27,8 +28,8 @@ RISKY = TEMPLATES + (("log({0})", 1), ("sqrt({0})", 1), ("exp(exp({0}))", 1),
 
 @pytest.fixture(autouse=True)
 def engine_everywhere(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Small graphs normally take the plain evaluator (engine.WIDE); here every graph is compiled."""
-    monkeypatch.setattr("graphtrace.engine.WIDE", 0)
+    """Small graphs normally take the plain evaluator (compute.WIDE); here every graph is compiled."""
+    monkeypatch.setattr("graphtrace.compute.WIDE", 0)
 
 
 class DrawPicker:
@@ -56,10 +57,10 @@ def assert_same(g: graphtrace.Graph) -> None:
         plain = evaluate(g.nx, source_text=g.source.text)
     except EvaluationError as exc:
         with pytest.raises(EvaluationError) as caught:
-            compiled_forward(g.nx, source_text=g.source.text, force=True)
+            engine_forward(g.nx, source_text=g.source.text)
         assert str(caught.value) == str(exc)
         return
-    fast = compiled_forward(g.nx, source_text=g.source.text, force=True)
+    fast = engine_forward(g.nx, source_text=g.source.text)
     assert fast.order == plain.order
     for v in plain.order:
         assert close(fast.values[v], plain.values[v]), (v, fast.values[v], plain.values[v])
@@ -104,7 +105,7 @@ def test_nonfinite_value_and_local_errors_match() -> None:
         with pytest.raises(EvaluationError) as plain:
             evaluate(g.nx, source_text=text)
         with pytest.raises(EvaluationError) as fast:
-            compiled_forward(g.nx, source_text=text, force=True)
+            engine_forward(g.nx, source_text=text)
         assert str(fast.value) == str(plain.value)
 
 
@@ -128,7 +129,7 @@ def test_batch_equals_separate_runs() -> None:
 
 def test_batch_through_graph_forward_and_backprop() -> None:
     g = graphtrace.parse("x: input = 1\nw: param = 2\nL = (w*x - 1)**2")
-    f = compiled_forward(g.nx, {"x": np.array([1.0, 2.0, 3.0])}, force=True)
+    f = engine_forward(g.nx, {"x": np.array([1.0, 2.0, 3.0])})
     assert f.value.tolist() == [1.0, 9.0, 25.0]
     assert g.backprop(forward=f)["w"].tolist() == [2.0, 12.0, 30.0]  # 2(wx−1)·x
 
@@ -189,7 +190,7 @@ def test_batched_finite_differences_equal_one_at_a_time(seed: int) -> None:
 @pytest.mark.parametrize("seed", range(6))
 def test_batched_path_sums_and_counts_equal_the_reference(seed: int) -> None:
     g = _random_graph(seed)
-    fwd = compiled_forward(g.nx, force=True)
+    fwd = engine_forward(g.nx)
     prog = compile_graph(g.nx)
     wrt = [v for v in prog.order if prog.live[prog.index[v]]]
     sums, counts, _, _ = prog.path_totals(fwd.run.L, [prog.index[w] for w in wrt], g.output, limit=2048)
@@ -230,11 +231,11 @@ def test_kinks_are_found_through_chains() -> None:
 
 
 def test_thin_graphs_take_the_plain_evaluator_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("graphtrace.engine.WIDE", 4)
+    monkeypatch.setattr("graphtrace.compute.WIDE", 4)
     g = graphtrace.parse("x: input = 2\ny = sin(x)\nz = y*y")
-    assert not compile_graph(g.nx).wide
+    assert not compute.uses_engine(g.nx)
     assert not hasattr(g.forward(), "run")
-    monkeypatch.setattr("graphtrace.engine.WIDE", 0)
+    monkeypatch.setattr("graphtrace.compute.WIDE", 0)
     g = graphtrace.parse("x: input = 2\ny = sin(x)\nz = y*y")
     assert g.forward().run is not None
 

@@ -180,14 +180,15 @@ def test_explore_command_reports_bad_input() -> None:
 
 # ---- the page's JavaScript maths under node ----------------------------------------------------
 NODE_RUNNER = r"""
-const C = require(process.argv[1]);
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+// the page's generated op table, then the core built on it (as the page inlines them)
+const C = require(process.argv[1])(new Function(input.ops + "\nreturn GRAPHTRACE_OPS;")());
 const cases = input.cases.map(function (c) {
   const m = C.compile(c.model);
   const over = {};
   Object.keys(c.over).forEach(function (k) { over[+k] = c.over[k]; });
-  const fw = C.forward(m, over);
-  const g = C.backward(m, fw);
+  const fw = C.forwardPass(m, over);
+  const g = C.backwardPass(m, fw);
   const paths = c.wrt.map(function (w) { const p = C.pathSum(m, fw, w); return [p.count.toString(), p.sum]; });
   const listed = c.wrt.map(function (w) { return C.enumeratePaths(m, fw, w, 1000).paths.length; });
   return { values: fw.values, locals: fw.locals, grads: g, paths: paths, listed: listed,
@@ -198,12 +199,13 @@ const train = input.train ? (function (t) {
   const r = C.trainStep(m, over, t.model.data, t.batch, t.lr, t.params);
   return { loss: r.loss, grads: r.grads, params: t.params.map(function (p) { return over[p]; }) };
 })(input.train) : null;
-process.stdout.write(JSON.stringify({ cases: cases, fmts: input.numbers.map(function (x) { return C.fmt(x); }), train: train }));
+process.stdout.write(JSON.stringify({ cases: cases, fmts: input.numbers.map(function (x) { return C.formatNumber(x); }), train: train }));
 """
 
 
-def run_node(payload: dict) -> dict:
-    proc = subprocess.run([NODE, "-e", NODE_RUNNER, str(JS)], input=json.dumps(payload).encode(),
+def run_node(payload: dict, runner: str = NODE_RUNNER) -> dict:
+    payload = {"ops": explorer.ops_script(), **payload}
+    proc = subprocess.run([NODE, "-e", runner, str(JS)], input=json.dumps(payload).encode(),
                           capture_output=True, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode()
     return json.loads(proc.stdout)
@@ -218,7 +220,7 @@ def _graphs() -> list[Graph]:
         "a: param = 0\nb: param = 0\nc: param = 1.5\n"
         "u = relu(a) + abs(b) + max(a, b) + min(a, b) + relu(c) + abs(-c)\n"
         "v = c / (a + 2) + (c ** 2.5) + c ** a + softplus(c) + softplus(-40) + sqrt(c) + log(c)\n"
-        "w = exp(c) * sin(c) - cos(c) + tanh(c) + sigmoid(-c) + (+c) + max(c, a) + min(c, a)\n"
+        "w = exp(c) * sin(c) - cos(c) + tanh(c) + sigmoid(-c) + (+c) + max(c, a) + min(c, a) + tan(c)\n"
         "L = u * v - w", name="ops.gt"))
     assert {OP for g in graphs for OP in (d.get("op") for _, d in g.nx.nodes(data=True))} >= set(graphtrace.OPS)
     return graphs
@@ -285,3 +287,148 @@ def test_javascript_training_step_equals_the_python_mean_gradient() -> None:
         assert close(result["train"]["grads"][q], mean), p
         assert close(result["train"]["params"][q], g.nx.nodes[p]["value"] - 0.5 * mean), p
     assert all(math.isfinite(x) for x in result["train"]["grads"])
+
+
+# ---- the page's op table is generated from the registry -------------------------------------------
+OPS_RUNNER = r"""
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const C = require(process.argv[1])(new Function(input.ops + "\nreturn GRAPHTRACE_OPS;")());
+// JSON has no NaN or infinities: numbers travel as strings ("NaN", "-Infinity", "-0.0") both ways
+function enc(x) { return typeof x === "number" ? String(x) : "not a number: " + String(x); }
+process.stdout.write(JSON.stringify(input.cases.map(function (c) {
+  const op = C.OPS[c.op], args = c.args.map(Number), out = op.f.apply(null, args);
+  return [enc(out)].concat(op.d.map(function (d) { return enc(d.apply(null, [out].concat(args))); }));
+})));
+"""
+
+INF, NAN = math.inf, math.nan
+# Kinks, ties, domain edges and overflow, beside each op's own samples (op.samples).
+EDGE_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "relu": ((0.0,), (-0.0,), (1e-300,), (-1e-300,)),
+    "abs": ((0.0,), (-0.0,), (1e-300,), (-1e-300,)),
+    "max": ((0.0, 0.0), (1.5, 1.5), (-2.0, -2.0), (0.0, -0.0), (-800.0, 800.0)),
+    "min": ((0.0, 0.0), (1.5, 1.5), (-2.0, -2.0), (0.0, -0.0), (-800.0, 800.0)),
+    "pow": ((0.0, 2.0), (0.0, 0.5), (0.0, 0.0), (2.0, 0.0), (-2.0, 3.0), (-2.0, 2.0), (-2.0, 0.5),
+            (-1.5, -2.0), (0.0, -1.0), (1e-300, 2.0), (3.0, 700.0), (0.5, -800.0), (NAN, 0.0),
+            (1.0, INF), (1.0, -INF), (-1.0, INF), (-1.0, -INF), (0.5, INF), (2.0, -INF)),
+    "div": ((1.0, 0.0), (-1.0, 0.0), (0.0, 0.0), (1e300, 1e-300)),
+    "sigmoid": ((0.0,), (40.0,), (-40.0,), (700.0,), (-700.0,), (800.0,), (-800.0,)),
+    "softplus": ((0.0,), (40.0,), (-40.0,), (700.0,), (-700.0,), (800.0,), (-800.0,)),
+    "exp": ((0.0,), (700.0,), (-700.0,), (800.0,), (-800.0,)),
+    "tanh": ((0.0,), (20.0,), (-20.0,), (800.0,), (-800.0,)),
+    "log": ((1.0,), (0.0,), (-1.0,), (1e-300,), (1e300,)),
+    "sqrt": ((0.0,), (1e-300,), (-1.0,), (1e300,)),
+    "tan": ((0.0,), (1.5,), (-1.5,)),
+}
+# Every op also sees these: non-finite operands must come out the same on both sides.
+UNARY_EDGES = ((NAN,), (INF,), (-INF,), (-800.0,), (800.0,))
+BINARY_EDGES = ((NAN, 1.0), (1.0, NAN), (INF, 2.0), (-INF, 2.0), (2.0, INF))
+
+
+def _op_cases() -> list[tuple[str, tuple[float, ...]]]:
+    cases: dict[tuple[str, str], tuple[str, tuple[float, ...]]] = {}
+    for op in graphtrace.OPS.values():
+        generic = UNARY_EDGES if op.arity == 1 else BINARY_EDGES
+        for args in (*op.samples, *EDGE_POINTS.get(op.name, ()), *generic):
+            assert len(args) == op.arity, (op.name, args)
+            cases.setdefault((op.name, repr(args)), (op.name, tuple(float(x) for x in args)))
+    return list(cases.values())
+
+
+def _js_number(x: float) -> str:
+    """``x`` as a string that JavaScript's Number() reads back exactly."""
+    return "NaN" if math.isnan(x) else ("Infinity" if x > 0 else "-Infinity") if math.isinf(x) else repr(x)
+
+
+def same(a: float, b: float, tol: float = 1e-9) -> bool:
+    """Equal to ``tol`` relative; NaN equals NaN, an infinity only the same infinity."""
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    if math.isinf(a) or math.isinf(b):
+        return a == b
+    return abs(a - b) <= tol * max(abs(a), abs(b))
+
+
+def test_every_registry_op_has_a_javascript_form() -> None:
+    for op in graphtrace.OPS.values():
+        assert op.js.strip(), f"{op.name}: no js forward"
+        assert len(op.js_partials) == op.arity, f"{op.name}: {len(op.js_partials)} js partials for {op.arity} operands"
+        assert all(d.strip() for d in op.js_partials), op.name
+        assert op.samples, f"{op.name}: no sample points"
+    script = explorer.ops_script()
+    for op in graphtrace.OPS.values():
+        assert f"{json.dumps(op.name)}: {{ f: function (a, b) {{ return {op.js}; }}" in script, op.name
+
+
+def test_ops_script_is_deterministic_in_registry_order_and_refuses_missing_forms(monkeypatch) -> None:
+    import dataclasses
+
+    script = explorer.ops_script()
+    assert script == explorer.ops_script()
+    assert script.startswith("var GRAPHTRACE_OPS = (function () {")
+    assert graphtrace.ops.JS_PRELUDE.strip().split("\n")[0] in script
+    keys = re.findall(r'^ {4}"(\w+)": \{ f:', script, re.M)
+    assert keys == list(graphtrace.OPS)
+    # a subset keeps registry order, whatever order it is asked in
+    assert re.findall(r'^ {4}"(\w+)": \{ f:', explorer.ops_script(["tanh", "add"]), re.M) == ["add", "tanh"]
+    with pytest.raises(graphtrace.GraphError, match="no such op"):
+        explorer.ops_script(["nope"])
+    # a new op without a JavaScript form cannot reach a page
+    monkeypatch.setitem(explorer.OPS, "cube", dataclasses.replace(graphtrace.OPS["tanh"], name="cube", js=""))
+    with pytest.raises(graphtrace.GraphError, match="'cube' has no JavaScript form"):
+        explorer.ops_script()
+    monkeypatch.setitem(explorer.OPS, "cube", dataclasses.replace(graphtrace.OPS["mul"], name="cube", js_partials=("b",)))
+    with pytest.raises(graphtrace.GraphError, match="'cube' has no JavaScript form"):
+        explorer.ops_script(["cube"])
+
+
+def test_the_page_inlines_the_generated_table_before_the_core(neuron_page: str) -> None:
+    model = model_of(neuron_page)
+    table = explorer.ops_script(model["ops"])
+    script = neuron_page.split("<script>\n", 1)[1].split("</script>", 1)[0]
+    assert script.startswith(table) and script[len(table):].startswith(JS.read_text(encoding="utf-8"))
+    assert set(re.findall(r'^ {4}"(\w+)": \{ f:', table, re.M)) == set(model["ops"])
+
+
+def test_explorer_js_holds_no_op_maths() -> None:
+    text = JS.read_text(encoding="utf-8")
+    for pattern in (r"Math\.(?:tanh|log|log1p|exp|expm1|sin|cos|tan|sqrt|pow)\s*\(",
+                    r"\bo\s*\*\s*\(\s*1\s*-\s*o\s*\)", r"\b1\s*[-+]\s*o\s*\*\s*o\b", r"-\s*o\s*/\s*b\b",
+                    r"\b0\.5\s*/\s*o\b", r"\bfunction\s+(?:sigmoid|softplus|sign)\b", r"\bvar\s+OPS\b",
+                    r"\bf\s*:\s*(?:function\b|Math\.)"):
+        assert not re.search(pattern, text), f"explorer.js has hand-written op maths: {pattern}"
+    for op in graphtrace.OPS.values():
+        assert not re.search(rf"[\"']?\b{op.name}\b[\"']?\s*:\s*\{{", text), f"explorer.js has an entry for {op.name}"
+        for form in (op.js, *op.js_partials):
+            if "(" in form:  # the short ones (a + b, o, 1) are everyday JavaScript
+                assert form not in text, (op.name, form)
+
+
+def _js_op_mismatches(cases: list[tuple[str, tuple[float, ...]]]) -> list[str]:
+    """Each op's JavaScript forward and partials (under node) against op.forward and op.partials."""
+    got = run_node({"cases": [{"op": name, "args": [_js_number(x) for x in args]} for name, args in cases]},
+                   OPS_RUNNER)
+    assert len(got) == len(cases)
+    bad = []
+    for (name, args), row in zip(cases, got, strict=True):
+        op = graphtrace.OPS[name]
+        with np.errstate(all="ignore"):  # numpy scalars, as the engine evaluates: 1/0 is inf, not an error
+            x = [np.float64(a) for a in args]
+            out = np.float64(op.forward(*x))
+            want = [float(out)] + [float(d(out, *x)) for d in op.partials]
+        if not all(re.fullmatch(r"-?(?:NaN|Infinity|[0-9.e+-]+)", x) for x in row):
+            bad.append(f"{name}{args}: js gave {row}")
+            continue
+        js = [float(x) for x in row]
+        for what, w, j in zip(["forward", *(f"∂/∂arg{i}" for i in range(op.arity))], want, js, strict=True):
+            if not same(j, w):
+                bad.append(f"{name}{args} {what}: js {j!r}, python {w!r}")
+    return bad
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not on PATH")
+def test_javascript_ops_equal_the_registry_at_samples_kinks_and_extremes() -> None:
+    cases = _op_cases()
+    assert {name for name, _ in cases} == set(graphtrace.OPS) and len(cases) > 200
+    bad = _js_op_mismatches(cases)
+    assert not bad, "\n".join(bad)

@@ -201,7 +201,7 @@ def test_doctor(tmp_path: Path) -> None:
 def test_cli_choices_match_the_library() -> None:
     from graphtrace import cli
 
-    assert cli._VIEWS == dot.VIEWS and cli._LEVELS == dot.LEVELS and cli._FORMATS == dot.FORMATS
+    assert cli._VIEWS == dot.VIEWS and cli._LEVELS == dot.LEVELS
 
 
 def test_render_help_has_an_example() -> None:

@@ -1,73 +1,34 @@
 /* graphtrace explorer: step through forward and backward passes, list paths, edit values, train.
  *
- * Two parts. GraphtraceCore is pure maths (ops by registry name, forward, backward, path sums,
- * number formatting, steps, training); it runs under node too (module.exports), so a test checks it
- * against the Python engine to 1e-9. The page part below it reads the JSON model, tags the texts of
- * the inlined Graphviz SVG and restyles nodes and edges by id (n<i>, e<i>_<j>_<slot>); the layout
- * is never changed.
+ * Two parts. GraphtraceCore is pure maths (forward, backward, path sums, number formatting, steps,
+ * training) over an op table that it is given: the page inlines that table, generated from the op
+ * registry, as the global GRAPHTRACE_OPS just before this file, so no op's maths is written here.
+ * Each entry is { f, d }: f(a, b) gives the op's value and d holds one partial(o, a, b) per
+ * operand, taking the output first. The core runs under node too: there require() gives its
+ * factory, to call with the table, so a test checks it against the Python engine to 1e-9. The page
+ * part below it reads the JSON model, tags the texts of the inlined Graphviz SVG and restyles nodes
+ * and edges by id (n<i>, e<i>_<j>_<slot>); the layout is never changed.
  */
 (function (root, factory) {
   "use strict";
-  var core = factory();
   if (typeof module === "object" && module && module.exports) {
-    module.exports = core;
+    module.exports = factory;
   }
-  if (root) {
-    root.GraphtraceCore = core;
+  if (root && root.GRAPHTRACE_OPS) {
+    root.GraphtraceCore = factory(root.GRAPHTRACE_OPS);
   }
-})(typeof window !== "undefined" ? window : (typeof globalThis !== "undefined" ? globalThis : null), function () {
+})(typeof window !== "undefined" ? window : (typeof globalThis !== "undefined" ? globalThis : null), function (OPS) {
   "use strict";
-
-  function sigmoid(x) {
-    // 0.5·(1 + tanh(x/2)) as in ops.py: equal to 1/(1+e^-x), never overflows.
-    return 0.5 * (1.0 + Math.tanh(0.5 * x));
+  if (!OPS || typeof OPS !== "object") {
+    throw new Error("graphtrace explorer: no op table (GRAPHTRACE_OPS) was given");
   }
-  function sign(x) {
-    return x > 0 ? 1 : (x < 0 ? -1 : (x === 0 ? 0 : NaN));
-  }
-
-  // One entry per op of graphtrace/ops.py, same names, same formulas. Partials receive the output
-  // first, then the operands, as in the registry.
-  var OPS = {
-    add: { f: function (a, b) { return a + b; }, d: [function () { return 1; }, function () { return 1; }] },
-    sub: { f: function (a, b) { return a - b; }, d: [function () { return 1; }, function () { return -1; }] },
-    mul: { f: function (a, b) { return a * b; },
-      d: [function (o, a, b) { return b; }, function (o, a) { return a; }] },
-    div: { f: function (a, b) { return a / b; },
-      d: [function (o, a, b) { return 1 / b; }, function (o, a, b) { return -o / b; }] },
-    pow: { f: function (a, b) { return Math.pow(a, b); },
-      d: [function (o, a, b) { return b === 0 ? 0 : b * Math.pow(a, b - 1); },
-        // a^b·ln a for a > 0; the limit 0 at a = 0; not real below 0.
-        function (o, a) { return a > 0 ? o * Math.log(a) : (a === 0 ? 0 : NaN); }] },
-    neg: { f: function (a) { return -a; }, d: [function () { return -1; }] },
-    identity: { f: function (a) { return a * 1.0; }, d: [function () { return 1; }] },
-    sigmoid: { f: sigmoid, d: [function (o) { return o * (1 - o); }] },
-    tanh: { f: Math.tanh, d: [function (o) { return 1 - o * o; }] },
-    // relu'(0) = 0: the indicator of a > 0.
-    relu: { f: function (a) { return isNaN(a) ? NaN : Math.max(a, 0); }, d: [function (o, a) { return a > 0 ? 1 : 0; }] },
-    exp: { f: Math.exp, d: [function (o) { return o; }] },
-    log: { f: Math.log, d: [function (o, a) { return 1 / a; }] },
-    sqrt: { f: Math.sqrt, d: [function (o) { return 0.5 / o; }] },
-    // abs'(0) = 0: sign(0) is 0.
-    abs: { f: Math.abs, d: [function (o, a) { return sign(a); }] },
-    sin: { f: Math.sin, d: [function (o, a) { return Math.cos(a); }] },
-    cos: { f: Math.cos, d: [function (o, a) { return -Math.sin(a); }] },
-    // log(1 + e^x) as numpy's logaddexp(0, x): max(x, 0) + log1p(e^-|x|).
-    softplus: { f: function (a) { return isNaN(a) ? NaN : Math.max(a, 0) + Math.log1p(Math.exp(-Math.abs(a))); },
-      d: [function (o, a) { return sigmoid(a); }] },
-    // On a tie the derivative goes to the first argument: ≥ for max, ≤ for min.
-    max: { f: function (a, b) { return Math.max(a, b); },
-      d: [function (o, a, b) { return a >= b ? 1 : 0; }, function (o, a, b) { return a < b ? 1 : 0; }] },
-    min: { f: function (a, b) { return Math.min(a, b); },
-      d: [function (o, a, b) { return a <= b ? 1 : 0; }, function (o, a, b) { return a > b ? 1 : 0; }] }
-  };
 
   /** The model's structure in arrays: operands per node, in-edges and out-edges per node. */
   function compile(model) {
     var n = model.nodes.length;
     var inEdges = [], outEdges = [], byId = {};
     for (var i = 0; i < n; i++) { inEdges.push([]); outEdges.push([]); }
-    // The SVG ids, by the convention shared with dot.py: n<i>, e<tail>_<head>_<slot>.
+    // The SVG ids, by the convention shared with the DOT writer: n<i>, e<tail>_<head>_<slot>.
     model.nodes.forEach(function (node, i) { node.index = i; node.id = "n" + i; });
     model.edges.forEach(function (e, k) {
       e.id = "e" + e.tail + "_" + e.head + "_" + e.slot;
@@ -89,7 +50,7 @@
   }
 
   /** Every node's value and every edge's local derivative; `over` maps node index → value. */
-  function forward(m, over) {
+  function forwardPass(m, over) {
     var n = m.n, nodes = m.nodes, values = new Array(n), bad = null;
     for (var i = 0; i < n; i++) {
       var node = nodes[i];
@@ -112,7 +73,7 @@
   }
 
   /** ∂output/∂node for every node by reverse accumulation (0 where the output does not depend). */
-  function backward(m, fw, output) {
+  function backwardPass(m, fw, output) {
     var out = output === undefined ? m.output : output;
     var grads = new Array(m.n).fill(0), seen = new Array(m.n).fill(false);
     grads[out] = 1; seen[out] = true;
@@ -129,7 +90,7 @@
   }
 
   /** Which nodes lie on some path wrt → output: reachable from wrt and reaching the output. */
-  function between(m, wrt, output) {
+  function onPathNodes(m, wrt, output) {
     var out = output === undefined ? m.output : output;
     var from = new Array(m.n).fill(false), to = new Array(m.n).fill(false), on = new Array(m.n).fill(false);
     from[wrt] = true;
@@ -149,7 +110,7 @@
   /** The course's path sum by a forward DP from wrt: the exact count (BigInt) and the sum. */
   function pathSum(m, fw, wrt, output) {
     var out = output === undefined ? m.output : output;
-    var on = between(m, wrt, out);
+    var on = onPathNodes(m, wrt, out);
     var sum = new Array(m.n).fill(0), count = new Array(m.n).fill(BigInt(0));
     if (!on[wrt]) { return { count: BigInt(0), sum: 0, on: on }; }
     sum[wrt] = 1; count[wrt] = BigInt(1);
@@ -169,7 +130,7 @@
   /** Up to `cap` paths wrt → output (depth first, edges in slot order): nodes, edges, factors, product. */
   function enumeratePaths(m, fw, wrt, cap, output) {
     var out = output === undefined ? m.output : output;
-    var on = between(m, wrt, out), found = [], complete = true;
+    var on = onPathNodes(m, wrt, out), found = [], complete = true;
     if (!on[wrt]) { return { paths: [], complete: true }; }
     var stack = [[wrt, [wrt], [], [], 1]];
     while (stack.length) {
@@ -188,8 +149,8 @@
     return { paths: found, complete: complete };
   }
 
-  /** Python's f"{x:.4g}" (graphtrace.report.fmt): the one number format people see. */
-  function fmt(x, digits) {
+  /** Python's f"{x:.4g}", as the drawing prints numbers: the one number format people see. */
+  function formatNumber(x, digits) {
     digits = digits || 4;
     if (x === null || x === undefined) { return "?"; }
     if (x === 0) { return "0"; }
@@ -282,7 +243,7 @@
     batch.forEach(function (r) {
       var o = Object.assign({}, over), row = data.rows[r];
       data.columns.forEach(function (idx, c) { o[idx] = row[c]; });
-      var fw = forward(m, o), g = backward(m, fw);
+      var fw = forwardPass(m, o), g = backwardPass(m, fw);
       loss += fw.values[m.output];
       params.forEach(function (p, q) { gsum[q] += g[p]; });
     });
@@ -300,7 +261,7 @@
     data.rows.forEach(function (row) {
       var o = Object.assign({}, over);
       data.columns.forEach(function (idx, c) { o[idx] = row[c]; });
-      var fw = forward(m, o);
+      var fw = forwardPass(m, o);
       loss += fw.values[m.output];
       if (yCol >= 0) {
         labelled += 1;
@@ -310,9 +271,10 @@
     return { loss: loss / data.rows.length, accuracy: labelled ? right / labelled : null };
   }
 
-  return { OPS: OPS, compile: compile, forward: forward, backward: backward, between: between,
-    pathSum: pathSum, enumeratePaths: enumeratePaths, fmt: fmt, buildSteps: buildSteps,
-    stateAt: stateAt, rng: rng, trainStep: trainStep, evaluateData: evaluateData, sigmoid: sigmoid };
+  return { OPS: OPS, compile: compile, forwardPass: forwardPass, backwardPass: backwardPass,
+    onPathNodes: onPathNodes, pathSum: pathSum, enumeratePaths: enumeratePaths,
+    formatNumber: formatNumber, buildSteps: buildSteps, stateAt: stateAt, rng: rng,
+    trainStep: trainStep, evaluateData: evaluateData };
 });
 
 /* ---- the page ------------------------------------------------------------------------------ */
@@ -330,8 +292,7 @@
   var S = { over: {}, fw: null, grads: null, step: 0, timer: null, selected: null, trainTimer: null,
     sample: 0, history: [], trained: 0 };
   var nodeEls = [], edgeEls = [], nodeTags = [], edgeTags = [];
-  var outName = model.nodes[model.output].disp;
-  var fmt = C.fmt;
+  var formatNumber = C.formatNumber;
 
   function $(id) { return document.getElementById(id); }
   function el(tag, attrs, text) {
@@ -340,24 +301,12 @@
     if (text !== undefined) { e.textContent = text; }
     return e;
   }
-  // In parentheses unless a name, a number or one call such as log(z) (as explorer.py's _wrap).
-  function wrap(s) {
-    if (!/[ +\-\u2212\u00b7*\/^\u00d7\u00f7]/.test(s)) { return s; }
-    var call = /^[^\W\d]\w*\((.*)\)$/u.exec(s);
-    if (call) {
-      var depth = 0, ok = true;
-      for (var i = 0; i < call[1].length && ok; i++) {
-        depth += call[1][i] === "(" ? 1 : (call[1][i] === ")" ? -1 : 0);
-        ok = depth >= 0;
-      }
-      if (ok && depth === 0) { return s; }
-    }
-    return "(" + s + ")";
-  }
+  // A node's name as an operand: in parentheses unless a name, a number or one call (the model's "atom").
+  function atomOf(i) { var n = model.nodes[i]; return n.atom || n.disp; }
   // Numbers for people: the one 4-digit format with a typographic minus (as the drawing).
-  function show(x) { return x === null || x === undefined ? "?" : fmt(x).replace(/^-/, "\u2212"); }
+  function show(x) { return x === null || x === undefined ? "?" : formatNumber(x).replace(/^-/, "\u2212"); }
   function nameOf(i) { return model.nodes[i].disp; }
-  function dd(i) { return "∂" + wrap(outName) + "/∂" + wrap(nameOf(i)); }
+  function dd(i) { return "∂" + atomOf(model.output) + "/∂" + atomOf(i); }
   function num(x) { var s = show(x); return x < 0 ? "(" + s + ")" : s; }
   function infix(op, args) {
     return model.ops[op].infix.replace(/\{(\d)\}/g, function (_, k) { return args[+k]; });
@@ -438,9 +387,9 @@
       if (!g) { nodeTags[i] = []; return; }
       g.setAttribute("data-node", node.name);
       g.classList.add("gt-kind-" + node.kind);
-      // The drawing printed the model's numbers with report.fmt; fmt here gives the same text.
-      var r = tagGroup(g, [{ role: "v", str: node.kind === "const" || node.value === null ? null : fmt(node.value) },
-        { role: "g", str: model.grads[i] === null ? null : fmt(model.grads[i]) }]);
+      // The drawing printed the model's numbers in the 4-digit format; formatNumber gives the same text.
+      var r = tagGroup(g, [{ role: "v", str: node.kind === "const" || node.value === null ? null : formatNumber(node.value) },
+        { role: "g", str: model.grads[i] === null ? null : formatNumber(model.grads[i]) }]);
       if (!r.found.g && node.kind !== "const") {
         var shape = g.querySelector("ellipse, polygon, path, rect");
         if (shape && shape.getBBox) {
@@ -461,7 +410,7 @@
       var g = document.getElementById(edge.id);
       edgeEls[k] = g;
       if (!g) { edgeTags[k] = []; return; }
-      var r = tagGroup(g, [{ role: "l", str: edge.local === null ? null : fmt(edge.local) }]);
+      var r = tagGroup(g, [{ role: "l", str: edge.local === null ? null : formatNumber(edge.local) }]);
       var path = g.querySelector("path");
       if (!r.found.l && path && path.getTotalLength) {
         var len = path.getTotalLength(), pt = path.getPointAtLength(len / 2);
@@ -493,7 +442,7 @@
         var v = values[p.role];
         if (v === undefined || v === null) { text += "?"; return; }
         hiddenOnly = false;
-        var s = typeof v === "string" ? v : fmt(v);
+        var s = typeof v === "string" ? v : formatNumber(v);
         text += p.minus ? s.replace(/^-/, "\u2212") : s;
       });
       t.el.textContent = text;
@@ -508,7 +457,7 @@
     var e = model.edges[k], tip = $("gt-tooltip");
     var local = S.fw ? S.fw.locals[k] : e.local;
     tip.innerHTML = "";
-    tip.appendChild(el("div", { "class": "gt-tip-title" }, "∂" + wrap(nameOf(e.head)) + "/∂" + wrap(nameOf(e.tail))));
+    tip.appendChild(el("div", { "class": "gt-tip-title" }, "∂" + atomOf(e.head) + "/∂" + atomOf(e.tail)));
     tip.appendChild(el("div", { "class": "gt-tip-formula" }, "= " + e.symbolic));
     tip.appendChild(el("div", { "class": "gt-tip-value", "data-local": String(local) }, "= " + show(local)));
     tip.appendChild(el("div", { "class": "gt-muted" }, "local derivative of " + model.nodes[e.head].op + ", operand " + (e.slot + 1)));
@@ -522,8 +471,8 @@
 
   /* ---- recomputing -------------------------------------------------------------------------- */
   function recompute() {
-    S.fw = C.forward(m, S.over);
-    S.grads = C.backward(m, S.fw);
+    S.fw = C.forwardPass(m, S.over);
+    S.grads = C.backwardPass(m, S.fw);
   }
 
   /* ---- explanation of a step --------------------------------------------------------------- */
@@ -543,41 +492,41 @@
     }
     return box;
   }
-  function line(parent, text, cls) { parent.appendChild(el("div", { "class": cls || "gt-formula" }, text)); }
+  function addLine(parent, text, cls) { parent.appendChild(el("div", { "class": cls || "gt-formula" }, text)); }
   function explain(st) {
     var box = $("gt-explain"), s = steps[S.step], v = S.fw.values;
     box.innerHTML = "";
     var phase = $("gt-phase");
     if (s.type === "start") {
       phase.textContent = "Forward pass";
-      line(box, "Inputs and params are given; every other value is computed from them, one node at a time, in topological order.", "gt-text");
+      addLine(box, "Inputs and params are given; every other value is computed from them, one node at a time, in topological order.", "gt-text");
       var leaves = model.nodes.filter(function (n) { return n.kind === "input" || n.kind === "param"; });
-      leaves.forEach(function (n) { line(box, n.disp + " = " + show(v[n.index])); });
-      line(box, "Press → (or ▶ play) to compute the first node.", "gt-hint");
+      leaves.forEach(function (n) { addLine(box, n.disp + " = " + show(v[n.index])); });
+      addLine(box, "Press → (or ▶ play) to compute the first node.", "gt-hint");
     } else if (s.type === "forward") {
       var n = model.nodes[s.node];
       phase.textContent = "Forward pass · node " + n.disp;
-      var names = n.args.map(function (j) { return wrap(nameOf(j)); });
+      var names = n.args.map(function (j) { return atomOf(j); });
       var vals = n.args.map(function (j) { return num(v[j]); });
       var parts = [n.disp];
       if (n.named) { parts.push(infix(n.op, names)); }
       parts.push(infix(n.op, vals));
       parts.push(show(v[s.node]));
-      line(box, parts.join(" = "));
-      line(box, "The " + n.op + " node reads its operands' values (already computed: they come earlier in the order) and computes its own.", "gt-text");
+      addLine(box, parts.join(" = "));
+      addLine(box, "The " + n.op + " node reads its operands' values (already computed: they come earlier in the order) and computes its own.", "gt-text");
       var src = sourceLine(s.node);
       if (src) { box.appendChild(src); }
     } else if (s.type === "seed") {
       phase.textContent = "Backward pass · start";
-      line(box, dd(model.output) + " = 1");
-      line(box, "The backward pass starts at the output: its derivative with respect to itself is 1. Then every edge is walked backwards, from the output towards the inputs, multiplying by the edge's local derivative.", "gt-text");
+      addLine(box, dd(model.output) + " = 1");
+      addLine(box, "The backward pass starts at the output: its derivative with respect to itself is 1. Then every edge is walked backwards, from the output towards the inputs, multiplying by the edge's local derivative.", "gt-text");
     } else if (s.type === "backward") {
       var e = model.edges[s.edge], k = s.edge;
       var gh = st.grad[e.head], loc = S.fw.locals[k], c = gh * loc;
       phase.textContent = "Backward pass · edge " + nameOf(e.tail) + " → " + nameOf(e.head);
-      line(box, dd(e.tail) + " += " + dd(e.head) + " · ∂" + wrap(nameOf(e.head)) + "/∂" + wrap(nameOf(e.tail)));
-      line(box, "= " + num(gh) + " · " + e.symbolic);
-      line(box, "= " + num(gh) + " · " + num(loc) + " = " + show(c));
+      addLine(box, dd(e.tail) + " += " + dd(e.head) + " · ∂" + atomOf(e.head) + "/∂" + atomOf(e.tail));
+      addLine(box, "= " + num(gh) + " · " + e.symbolic);
+      addLine(box, "= " + num(gh) + " · " + num(loc) + " = " + show(c));
       var ps = st.parts[e.tail];
       if (ps.length > 1) {
         var fan = el("div", { "class": "gt-fanout" });
@@ -585,25 +534,25 @@
         fan.appendChild(el("div", { "class": "gt-formula" }, dd(e.tail) + " = " + ps.map(num).join(" + ") + " = " + show(st.grad[e.tail])));
         box.appendChild(fan);
       }
-      line(box, st.final[e.tail] ? dd(e.tail) + " is now final: every edge leaving " + nameOf(e.tail) + " has been used." :
+      addLine(box, st.final[e.tail] ? dd(e.tail) + " is now final: every edge leaving " + nameOf(e.tail) + " has been used." :
         dd(e.tail) + " is not final yet: more edges leave " + nameOf(e.tail) + ".", "gt-text");
     } else {
       phase.textContent = "Done";
       var params = model.nodes.filter(function (n) { return n.kind === "param"; });
       var what = params.length ? "params" : "inputs";
       if (!params.length) { params = model.nodes.filter(function (n) { return n.kind === "input"; }); }
-      line(box, "Forward and backward passes complete. The gradients of the " + what + ":", "gt-text");
-      params.slice(0, 6).forEach(function (n) { line(box, dd(n.index) + " = " + show(S.grads[n.index])); });
-      if (params.length > 6) { line(box, "… and " + (params.length - 6) + " more in the results table.", "gt-hint"); }
-      line(box, "Click any node to see every path from it to the output: the sum of the paths' products equals backprop's value.", "gt-hint");
+      addLine(box, "Forward and backward passes complete. The gradients of the " + what + ":", "gt-text");
+      params.slice(0, 6).forEach(function (n) { addLine(box, dd(n.index) + " = " + show(S.grads[n.index])); });
+      if (params.length > 6) { addLine(box, "… and " + (params.length - 6) + " more in the results table.", "gt-hint"); }
+      addLine(box, "Click any node to see every path from it to the output: the sum of the paths' products equals backprop's value.", "gt-hint");
     }
     if (S.fw.bad !== null) {
-      line(box, "Warning: " + nameOf(S.fw.bad) + " is not a finite number with these values (outside the domain of " + model.nodes[S.fw.bad].op + ").", "gt-warning");
+      addLine(box, "Warning: " + nameOf(S.fw.bad) + " is not a finite number with these values (outside the domain of " + model.nodes[S.fw.bad].op + ").", "gt-warning");
     }
   }
 
   /* ---- drawing the state ------------------------------------------------------------------------ */
-  function render() {
+  function redraw() {
     var s = steps[S.step], st = C.stateAt(m, steps, S.fw, S.step), last = steps.length - 1;
     document.body.setAttribute("data-phase", s.type);
     document.body.setAttribute("data-step", String(S.step));
@@ -693,7 +642,7 @@
       return;
     }
     // Paths are about the computed values: show the whole result with them.
-    if (S.step !== steps.length - 1) { stop(); S.step = steps.length - 1; render(); return; }
+    if (S.step !== steps.length - 1) { stop(); S.step = steps.length - 1; redraw(); return; }
     renderPaths();
     renderResults(C.stateAt(m, steps, S.fw, S.step));
   }
@@ -796,7 +745,7 @@
         if (from !== number) { number.value = String(+v.toPrecision(6)); }
         recompute();
         S.step = steps.length - 1;  // a live change shows the whole result
-        render();
+        redraw();
       }
       range.addEventListener("input", function () { set(parseFloat(range.value), range); });
       number.addEventListener("input", function () { set(parseFloat(number.value), number); });
@@ -824,7 +773,7 @@
   /* ---- stepping ------------------------------------------------------------------------------------ */
   function go(k) {
     S.step = Math.max(0, Math.min(steps.length - 1, k));
-    render();
+    redraw();
     if (S.step === steps.length - 1) { stop(); }
   }
   function stop() {
@@ -850,7 +799,7 @@
       svg.removeAttribute("width"); svg.removeAttribute("height");
     }
     $("gt-zoom").textContent = full ? "fit" : "full size";
-    render();
+    redraw();
   }
   function keys(ev) {
     var t = ev.target && ev.target.tagName;
@@ -994,7 +943,7 @@
     recompute();
     S.step = steps.length - 1;
     syncInputs();
-    render();
+    redraw();
     if (!quiet) { drawBoundary(); }
   }
   function setupBounds() {
@@ -1039,7 +988,7 @@
         var y = T.yr[1] - (gy + 0.5) / N * (T.yr[1] - T.yr[0]);
         o[d.features[0]] = x;
         if (d.features.length > 1) { o[d.features[1]] = y; }
-        var p = C.forward(m, o).values[d.predict];
+        var p = C.forwardPass(m, o).values[d.predict];
         cell.push(isFinite(p) ? Math.max(0, Math.min(1, p)) : 0.5);
       }
     }
@@ -1093,14 +1042,14 @@
     $("gt-restore").addEventListener("click", function () {
       S.over = {};
       if (model.data) { useSample(S.sample); }
-      recompute(); syncInputs(); render();
+      recompute(); syncInputs(); redraw();
     });
     document.addEventListener("keydown", keys);
-    render();
+    redraw();
     if (model.data) { buildTraining(); }
-    if (model.wrt !== null && model.wrt !== undefined) { S.step = steps.length - 1; selectNode(model.wrt); render(); }
+    if (model.wrt !== null && model.wrt !== undefined) { S.step = steps.length - 1; selectNode(model.wrt); redraw(); }
     document.body.setAttribute("data-ready", "true");
-    window.graphtraceExplorer = { model: model, steps: steps, state: S, go: go, select: selectNode, train: function (n) { for (var q = 0; q < (n || 1); q++) { trainOnce(q < (n || 1) - 1); } } };
+    window.graphtraceExplorer = { model: model, steps: steps, state: S, go: go, select: selectNode, trainSteps: function (n) { for (var q = 0; q < (n || 1); q++) { trainOnce(q < (n || 1) - 1); } } };
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

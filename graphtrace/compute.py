@@ -1,0 +1,293 @@
+"""The one compute path: values, gradients, path sums and finite-difference runs, engine or reference.
+
+Every caller (the library's ``Graph``, ``grad``/``check``/``paths``, drawings, the explorer's data,
+training, prediction, the demo) asks this module; it alone decides whether the compiled engine
+(:mod:`graphtrace.engine`) or the reference oracles (:mod:`graphtrace.evaluate`,
+:mod:`graphtrace.backprop`, :mod:`graphtrace.paths`) run. The rule (:func:`uses_engine`): values
+of more than one dimension go to the reference evaluator, which broadcasts any shape; a batch goes
+to the engine; a single point goes to the engine when the graph is wide enough for its grouped
+numpy calls to pay off (:data:`WIDE`), else to the plain loop, which is faster on thin chains.
+
+Both answer alike to rounding; the engine is tested against the reference oracles, which stay
+separate code (a path sum here is a forward sweep, never backprop's reverse sweep).
+"""
+
+from __future__ import annotations
+
+__all__ = ["WIDE", "uses_engine", "forward", "engine_forward", "gradients", "count_paths",
+           "sum_over_paths", "top_paths", "path_flows", "path_totals", "ancestors",
+           "perturbed_outputs", "output_at", "mean_loss_and_gradients", "CompiledForward"]
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from . import paths as _reference_paths
+from .backprop import backprop as _reference_backprop
+from .engine import CompiledGraph, Run, compile_graph
+from .errors import GraphError
+from .evaluate import Forward
+from .evaluate import evaluate as _reference_evaluate
+
+WIDE = 4
+"""Average nodes per (level, op) group from which the engine beats the plain evaluator on one
+point: each group costs a few numpy calls (~5 µs each) whatever its size, a node of the plain loop
+about 1 µs."""
+
+_EXACT = 2.0**53  # float64 holds every integer below this exactly
+
+
+@dataclass(repr=False)
+class CompiledForward(Forward):
+    """A :class:`~graphtrace.evaluate.Forward` made by the engine; ``run`` keeps its matrices."""
+
+    run: Run | None = field(default=None, repr=False)
+
+
+def _batched(values: Mapping[Any, Any] | None) -> bool:
+    return any(np.ndim(v) == 1 for v in (values or {}).values())
+
+
+def _engine_takes(values: Mapping[Any, Any] | None) -> bool:
+    return all(np.ndim(v) <= 1 for v in (values or {}).values())
+
+
+def _wide(prog: CompiledGraph) -> bool:
+    return prog.n_groups == 0 or prog.n_ops >= WIDE * prog.n_groups
+
+
+def uses_engine(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> bool:
+    """Whether the compiled engine runs ``g`` at ``values`` (else the reference evaluator does).
+
+    >>> from graphtrace import parse
+    >>> g = parse("x: input = 2\\ny = x*x").nx
+    >>> uses_engine(g), uses_engine(g, {"x": [1.0, 2.0]}), uses_engine(g, {"x": [[1.0]]})
+    (False, True, False)
+    """
+    if not _engine_takes(values):
+        return False
+    return _batched(values) or _wide(compile_graph(g))
+
+
+# ---- values and local derivatives ----------------------------------------------------------------
+def forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+            with_locals: bool = True, source_text: str | None = None, check: bool = True) -> Forward:
+    """Every node's value and (``with_locals``) every edge's local derivative.
+
+    ``check`` refuses a non-finite value or local derivative with the node's line (prediction on
+    a grid turns it off: a far-away point may saturate the loss).
+
+    >>> from graphtrace import parse
+    >>> f = forward(parse("a: param = 3\\nb = a*a").nx)
+    >>> f.values["b"], list(f.locals.values())
+    (9.0, [3.0, 3.0])
+    """
+    output = _output(g, output)
+    if not uses_engine(g, values):
+        return _reference_evaluate(g, values, output=output, with_locals=with_locals,
+                                   source_text=source_text, check=check)
+    return engine_forward(g, values, output=output, with_locals=with_locals, source_text=source_text,
+                          check=check)
+
+
+def engine_forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+                   with_locals: bool = True, source_text: str | None = None,
+                   check: bool = True) -> CompiledForward:
+    """:func:`forward` by the compiled engine, whatever the graph's shape (tests compare the two)."""
+    output = _output(g, output)
+    prog = compile_graph(g)
+    run = prog.forward(values, check=check, source_text=source_text)
+    run.output = output
+    loc: dict[tuple[Any, Any, int], Any] = {}
+    if with_locals:
+        run.L = prog.locals_matrix(run.V, check=check, source_text=source_text, scalar=run.scalar)
+        loc = run.locals()
+    return CompiledForward(run.values(), loc, list(prog.order), output, run)
+
+
+def _output(g: nx.MultiDiGraph, output: Any) -> Any:
+    output = g.graph.get("output") if output is None else output
+    if output not in g:
+        raise GraphError(f"output '{output}' is not a node of the graph")
+    return output
+
+
+def _run_of(g: nx.MultiDiGraph, fwd: Forward) -> Run | None:
+    """The engine run behind ``fwd`` when it holds this graph's local derivatives, else None."""
+    run = getattr(fwd, "run", None)
+    if run is None or run.L is None or run.program is not compile_graph(g):
+        return None
+    return run
+
+
+def _scalar_locals(g: nx.MultiDiGraph, fwd: Forward) -> np.ndarray | None:
+    run = _run_of(g, fwd)
+    return run.L if run is not None and run.scalar else None
+
+
+# ---- gradients -----------------------------------------------------------------------------------
+def gradients(g: nx.MultiDiGraph, fwd: Forward, output: Any = None) -> dict[Any, Any]:
+    """∂output/∂node for every node, by reverse accumulation (the engine's sweep when ``fwd``
+    came from the engine, else the reference backprop)."""
+    output = fwd.output if output is None else output
+    run = _run_of(g, fwd)
+    if run is None or run.L is None or fwd.output != output:
+        return _reference_backprop(g, fwd, output=output)
+    G = run.program.backward_matrix(run.L, output)
+    rows = G[:, 0].tolist() if run.scalar else list(G)
+    return dict(zip(run.program.order, rows, strict=True))
+
+
+def mean_loss_and_gradients(g: nx.MultiDiGraph, values: Mapping[Any, Any], params: Sequence[Any], *,
+                            output: Any = None, source_text: str | None = None) -> tuple[float, list[float]]:
+    """The mean output over a batch and the mean ∂output/∂param of each of ``params``: one
+    forward and one backward pass (the engine's, batched; a graph compiled once per training run).
+
+    >>> from graphtrace import parse
+    >>> g = parse("x: input = 1\\nw: param = 3\\nL = (w*x)**2").nx
+    >>> mean_loss_and_gradients(g, {"x": np.array([1.0, 2.0])}, ["w"])  # mean of 9, 36; of 6, 24
+    (22.5, [15.0])
+    """
+    output = _output(g, output)
+    prog = compile_graph(g)
+    run = prog.forward_backward(values, output=output, source_text=source_text)
+    assert run.G is not None  # forward_backward always computes gradients
+    rows = [prog.row(p) for p in params]
+    return float(run.V[prog.row(output)].mean()), run.G[rows].mean(axis=1).tolist()
+
+
+# ---- paths ---------------------------------------------------------------------------------------
+def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
+    """The exact number of paths from ``wrt`` to ``output`` (a Python int, however large).
+
+    >>> from graphtrace import parse
+    >>> count_paths(parse("x: input = 2\\nh = x*x + x").nx, "x", "h")
+    3
+    """
+    if not uses_engine(g):
+        return _reference_paths.count_paths(g, wrt, output, compile_graph(g).order)
+    prog = compile_graph(g)
+    rows = [prog.row(wrt)]
+    n = float(prog.tangents(None, rows, output)[0])
+    return int(n) if n < _EXACT / 2 else prog.exact_counts(rows, output)[0]
+
+
+def sum_over_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None) -> Any:
+    """The course's sum over all paths from ``wrt`` of the products of local derivatives: a forward
+    dynamic program (the engine's vectorised sweep, or the reference one for batched values and
+    nodes no input or param feeds)."""
+    output = fwd.output if output is None else output
+    L = _scalar_locals(g, fwd)
+    prog = compile_graph(g)
+    if L is None or not prog.live[prog.row(wrt)]:
+        return _reference_paths.sum_over_paths(g, fwd, wrt, output)
+    return float(prog.tangents(L, [prog.row(wrt)], output)[0])
+
+
+_TOP_CELLS = 50_000_000  # k-best DP cells (top × nodes) above which the engine's tables get too big
+
+
+def top_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None, *,
+              top: int = 10) -> list[_reference_paths.Path]:
+    """The ``top`` paths from ``wrt`` with the largest |product|, best first (a k-best DP)."""
+    output = fwd.output if output is None else output
+    L = _scalar_locals(g, fwd)
+    prog = compile_graph(g)
+    if L is None or not prog.live[prog.row(wrt)] or top * prog.n_nodes > _TOP_CELLS:
+        return _reference_paths.top_paths(g, fwd, wrt, output, top=top)
+    order = prog.order
+    found = []
+    for edges, product in prog.best_paths(L, wrt, output, top):
+        nodes = [wrt] + [order[int(prog.head[e])] for e in edges]
+        found.append(_reference_paths.Path(tuple(nodes), tuple(float(L[e, 0]) for e in edges), product,
+                                           tuple(int(prog.slot[e]) for e in edges)))
+    return found
+
+
+def path_flows(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None) -> dict[tuple[Any, Any, int], float]:
+    """Per edge, the summed product of the paths from ``wrt`` through it (for heat maps)."""
+    return _reference_paths.path_flows(g, fwd, wrt, output)
+
+
+def between(g: nx.MultiDiGraph, wrt: Any, output: Any) -> list[Any]:
+    """The nodes on some path from ``wrt`` to ``output``, in topological order."""
+    return _reference_paths.between(g, compile_graph(g).order, wrt, output)
+
+
+def ancestors(g: nx.MultiDiGraph, output: Any) -> list[Any]:
+    """``output`` and every node it depends on, in topological order."""
+    prog = compile_graph(g)
+    if uses_engine(g):
+        mask = prog.ancestors(output)
+    else:
+        up = nx.ancestors(g, output)
+        mask = np.fromiter((v in up or v == output for v in prog.order), dtype=bool, count=prog.n_nodes)
+    return [v for v, m in zip(prog.order, mask.tolist(), strict=True) if m]
+
+
+def path_totals(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], output: Any, *,
+                marked: Sequence[Any] = ()) -> dict[Any, tuple[float, int, list[Any]]]:
+    """For each node of ``wrt``: its sum over paths, its exact path count, and which of the
+    ``marked`` nodes lie on one of its paths to ``output`` (check marks kinks this way).
+
+    On one point the engine computes every column in batched forward sweeps; batched values and
+    nodes no input or param feeds take the reference functions, one node at a time.
+    """
+    prog = compile_graph(g)
+    L = _scalar_locals(g, fwd)
+    fast = [w for w in wrt if L is not None and prog.live[prog.row(w)]]
+    result: dict[Any, tuple[float, int, list[Any]]] = {}
+    if fast:
+        assert L is not None
+        rows = [prog.row(w) for w in fast]
+        sums, counts, chains, ends = prog.path_totals(L, rows, output)
+        marked_rows = [prog.index[v] for v in marked]
+        distinct = sorted({e for e in ends if e >= 0})
+        hits = prog.reach(distinct, marked_rows) if marked_rows else None
+        at = {e: i for i, e in enumerate(distinct)}
+        for k, w in enumerate(fast):
+            found: set[int] = set()
+            if marked_rows and ends[k] >= 0:
+                assert hits is not None
+                found = set(chains[k]) & set(marked_rows)
+                found |= {r for r, hit in zip(marked_rows, hits[at[ends[k]]], strict=True) if hit}
+            result[w] = (float(sums[k]), counts[k], [v for v, r in zip(marked, marked_rows, strict=True)
+                                                     if r in found])
+    for w in wrt:
+        if w in result:
+            continue
+        on = set(_reference_paths.between(g, fwd.order, w, output))
+        result[w] = (float(_reference_paths.sum_over_paths(g, fwd, w, output)),
+                     _reference_paths.count_paths(g, w, output, fwd.order),
+                     [v for v in marked if v in on])
+    return result
+
+
+# ---- finite differences: forward runs only ---------------------------------------------------------
+def output_at(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, point: float,
+              values: Mapping[Any, Any] | None = None) -> float:
+    """The output's value with node ``wrt`` set to ``point`` (a leaf is set before the pass; an
+    intermediate node's value is replaced and everything downstream re-evaluated)."""
+    if g.nodes[wrt].get("kind") == "op":
+        f = _reference_evaluate(g, values, output=fwd.output, with_locals=False, overrides={wrt: point},
+                                check=False)
+    else:
+        merged = dict(values or {})
+        merged[wrt] = point
+        f = _reference_evaluate(g, merged, output=fwd.output, with_locals=False, check=False)
+    return float(f.values[fwd.output])
+
+
+def perturbed_outputs(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], steps: Sequence[float],
+                      values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> np.ndarray | None:
+    """Output values with ``wrt[k]`` shifted by ``+steps[k]`` (column 0) and ``-steps[k]`` (column 1):
+    columns of batched engine passes, chunked to ``limit`` bytes. None when these values are not
+    one point of a wide graph: the caller then takes :func:`output_at` node by node."""
+    if any(np.ndim(x) != 0 for x in fwd.values.values()) or not uses_engine(g):
+        return None
+    prog = compile_graph(g)
+    base = np.fromiter((fwd.values[v] for v in prog.order), dtype=float, count=prog.n_nodes)[:, None]
+    return prog.perturbed_outputs(base, [prog.row(w) for w in wrt], steps, fwd.output, limit=limit)
