@@ -1,8 +1,10 @@
 """Benchmarks: graphtrace's compiled engine side by side with micrograd, PyTorch and plain numpy.
 
 Run ``python bench/run.py`` (``--quick`` for a short run, ``--repeat N`` timed repeats per case,
-``--markdown`` for a table to paste into the README). micrograd (``pip install -e '.[bench]'``)
-and PyTorch (``pip install torch``, CPU) are optional: what is not installed is skipped and said so.
+``--markdown`` for tables to paste into the README, ``--json`` for one JSON document with every
+case's medians and ratios and every target, met or not). micrograd (``pip install -e '.[bench]'``)
+and PyTorch (``pip install torch==2.13.0``, CPU) are optional: what is not installed is skipped and
+said so.
 Every framework runs the same network (ReLU hidden layers, a linear output, the loss
 0.5·(y − o)² summed over outputs and samples, float64) with the same weights, in this one process;
 each timing is the median of the repeats. See bench/README.md for the cases and targets.
@@ -12,6 +14,8 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
+import math
 import os
 import platform
 import statistics
@@ -30,8 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import graphtrace  # noqa: E402
+from graphtrace import compute  # noqa: E402
 from graphtrace import paths as ref_paths  # noqa: E402
-from graphtrace.engine import compile_graph  # noqa: E402
 from graphtrace.network import layer_weights, mlp_script  # noqa: E402
 
 Row = dict[str, Any]
@@ -64,12 +68,17 @@ def paused_gc(fn: Callable[[], Any]) -> Callable[[], Any]:
 
 # ---- one network, four implementations ----------------------------------------------------------
 class Net:
-    """A ReLU MLP written by graphtrace.mlp_script, with its weights as matrices and a data batch."""
+    """A ReLU MLP written by graphtrace.mlp_script, with its weights as matrices and a data batch.
 
-    def __init__(self, shape: str, batch: int, seed: int = 0):
+    ``form="array"`` writes the same network (same weights) with the script language's arrays,
+    ``h1 = relu(W1 @ x + b1)``; its params are named ``W1[j,i]``, ``b1[j]``.
+    """
+
+    def __init__(self, shape: str, batch: int, seed: int = 0, form: str = "scalar"):
         self.shape = shape
         self.sizes = [int(s) for s in shape.split("-")]
-        self.text = mlp_script(shape, activation="relu", loss="mse", init="xavier", seed=seed)
+        self.form = form
+        self.text = mlp_script(shape, activation="relu", loss="mse", init="xavier", seed=seed, form=form)
         self.graph = graphtrace.parse(self.text, name=f"mlp-{shape}.gt")
         self.weights = layer_weights(self.graph)
         rng = np.random.default_rng(seed)
@@ -81,22 +90,21 @@ class Net:
         self.targets = ["y"] if self.sizes[-1] == 1 else [f"y_{k}" for k in range(1, self.sizes[-1] + 1)]
 
     # graphtrace ------------------------------------------------------------------------------
-    def graphtrace_step(self) -> Callable[[], np.ndarray]:
-        prog = compile_graph(self.graph.nx)
-        params = np.asarray([prog.index[p] for p in self.graph.params])
-        values = {x: self.X[:, i] for i, x in enumerate(self.inputs)}
-        values.update({y: self.Y[:, k] for k, y in enumerate(self.targets)})
-        if self.batch == 1:
-            values = {k: float(v[0]) for k, v in values.items()}
-
-        def step() -> np.ndarray:
-            run = prog.forward_backward(values)
-            return run.G[params].sum(axis=1)  # ∂(Σ_samples L)/∂param
-        return step
+    def graphtrace_step(self) -> Callable[[], tuple[float, np.ndarray]]:
+        """One training step as `train` runs it: the compiled step (compute.stepper), the batch as
+        one matrix (a row per input), the params as one vector; returns the mean loss and the mean
+        gradient of every param (in the order of ``step.params``)."""
+        step = compute.stepper(self.graph.nx, self.inputs + self.targets, list(self.graph.params),
+                               output=self.graph.output)
+        X = np.ascontiguousarray(np.concatenate((self.X.T, self.Y.T)))
+        P = np.array([float(self.graph.nx.nodes[p]["value"]) for p in step.params])
+        self.step_params = list(step.params)
+        return lambda: step.step(X, P)
 
     def graphtrace_grads(self) -> dict[str, float]:
-        g = self.graphtrace_step()()
-        return dict(zip(self.graph.params, g.tolist(), strict=True))
+        """∂(Σ over the batch of L)/∂param, by the scalar form's names."""
+        _, mean = self.graphtrace_step()()
+        return {scalar_name(p): g * self.batch for p, g in zip(self.step_params, mean.tolist(), strict=True)}
 
     # numpy -------------------------------------------------------------------------------------
     def numpy_step(self) -> Callable[[], list[np.ndarray]]:
@@ -191,6 +199,24 @@ class Net:
         return step
 
 
+def scalar_name(param: str) -> str:
+    """The scalar form's name of a param of either form: ``W2[3,0]`` is ``w2_1_4``, ``b1[2]`` is
+    ``b1_3``, a one-neuron layer's ``W3[4]`` is ``w3_5_1`` and its ``b3`` is ``b3_1``."""
+    import re
+
+    m = re.fullmatch(r"W(\d+)\[(\d+),(\d+)\]", param)
+    if m:
+        return f"w{m[1]}_{int(m[3]) + 1}_{int(m[2]) + 1}"
+    m = re.fullmatch(r"W(\d+)\[(\d+)\]", param)
+    if m:
+        return f"w{m[1]}_{int(m[2]) + 1}_1"
+    m = re.fullmatch(r"b(\d+)\[(\d+)\]", param)
+    if m:
+        return f"b{m[1]}_{int(m[2]) + 1}"
+    m = re.fullmatch(r"b(\d+)", param)
+    return f"b{m[1]}_1" if m else param
+
+
 def have(module: str) -> bool:
     try:
         __import__(module)
@@ -201,33 +227,90 @@ def have(module: str) -> bool:
 
 # ---- the cases --------------------------------------------------------------------------------
 def training_cases(args: argparse.Namespace, notes: list[str]) -> list[Row]:
-    cases = [("a", "2-3-1", 1, "2-3-1, one sample"),
-             ("b", "2-16-16-1", 100, "2-16-16-1, batch 100, one step"),
-             ("c", "64-64-64-10", 1, "64-64-64-10, one sample"),
-             ("d", "2-16-16-1", 1000, "2-16-16-1, batch 1,000, one step")]
+    cases = [("a", "2-3-1", 1, "scalar", "2-3-1, one sample"),
+             ("b", "2-16-16-1", 100, "scalar", "2-16-16-1, batch 100, one step"),
+             ("c", "64-64-64-10", 1, "scalar", "64-64-64-10, one sample"),
+             ("d", "2-16-16-1", 1000, "scalar", "2-16-16-1, batch 1,000, one step"),
+             ("i", "2-16-16-1", 100, "array", "(b) written with arrays: h1 = relu(W1 @ x + b1)")]
     rows = []
     mg, th = have("micrograd"), have("torch")
     if not mg:
         notes.append("micrograd is not installed: its column is skipped (pip install -e '.[bench]')")
     if not th:
         notes.append("PyTorch is not installed: its column is skipped (pip install torch==2.13.0)")
-    for key, shape, batch, label in cases:
-        net = Net(shape, batch)
+    for key, shape, batch, form, label in cases:
+        net = Net(shape, batch, form=form)
         rep = args.repeat
         # Sanity: the engine and the hand-written numpy agree on every gradient.
         got, want = net.graphtrace_grads(), net.numpy_grads()
+        assert got.keys() == want.keys(), f"case {key}: the params differ"
         err = max(abs(got[k] - want[k]) for k in want)
         if err > 1e-9 * max(1.0, max(abs(v) for v in want.values())):
             raise SystemExit(f"case {key}: graphtrace and numpy gradients differ by {err:g}")
         row: Row = {"case": key, "what": label, "edges": net.n_edges * batch}
-        row["graphtrace"] = median_time(net.graphtrace_step(), rep)
-        row["numpy"] = median_time(net.numpy_step(), max(rep, 20))
-        if th:
-            row["torch"] = median_time(net.torch_step(), rep)
-        if mg and not (args.quick and batch * net.n_edges > 200_000):
+        # Each framework runs its repeats back to back (warm, as in a training loop; a step of
+        # another framework in between evicts caches and doubles a small step's time), in three
+        # rounds that take turns, so a burst of load from other jobs hits them alike.
+        fns = {"graphtrace": net.graphtrace_step(), "numpy": net.numpy_step()}
+        if th and form == "scalar":
+            fns["torch"] = net.torch_step()
+        times: dict[str, list[float]] = {k: [] for k in fns}
+        for _ in range(3):
+            for name, f in fns.items():
+                f()  # warm-up
+                for _ in range(max(rep, 5) * (4 if name == "numpy" else 1)):
+                    t = time.perf_counter()
+                    f()
+                    times[name].append(time.perf_counter() - t)
+        for name, ts in times.items():
+            row[name] = statistics.median(ts)
+        if mg and form == "scalar" and not (args.quick and batch * net.n_edges > 200_000):
             row["micrograd"] = median_time(paused_gc(net.micrograd_step()), max(1, min(rep, 3)))
         rows.append(row)
     return rows
+
+
+def train_cases(args: argparse.Namespace) -> list[Row]:
+    """`train` of the 2-16-16-1 sigmoid net (mlp defaults: bce, lr 0.5, batch 10) on 1,000 points of
+    the circle, 100 epochs: in this process (graphtrace.train, from the parsed script to the
+    result) and as a whole `graphtrace train` process (imports, parse, training, writing)."""
+    from graphtrace.data import make_dataset, write_csv
+
+    ds = make_dataset("circle", 1000, seed=0)
+    rep = 1 if args.quick else 3
+    # In a fresh interpreter, as a user's script would run it: this process has imported torch and
+    # run micrograd, whose hundreds of thousands of objects slow every garbage collection.
+    script = ("import json, sys, time; sys.path.insert(0, sys.argv[1]); import graphtrace; "
+              "from graphtrace.data import make_dataset; from graphtrace.network import mlp; "
+              "ds = make_dataset('circle', 1000, seed=0); t = time.perf_counter(); "
+              "r = graphtrace.train(mlp([2, 16, 16, 1], seed=0), ds, epochs=100, seed=0); "
+              "print(json.dumps([time.perf_counter() - t, r.seconds, r.accuracy]))")
+    runs = [json.loads(subprocess.run([sys.executable, "-c", script, str(ROOT)], check=True, capture_output=True,
+                                      text=True).stdout) for _ in range(rep)]
+    t = statistics.median(r[0] for r in runs)
+    loop = statistics.median(r[1] for r in runs)
+    rows: list[Row] = [{"case": "t", "what": "train 2-16-16-1, 1,000 points, 100 epochs (in process)",
+                        "graphtrace": t, "extra": f"graphtrace.train() from the parsed net to the result; the "
+                                                  f"loop alone {loop:.2f} s: 10,000 steps of batch 10, "
+                                                  f"{loop / 10_000 * 1e6:.0f} µs a step; "
+                                                  f"accuracy {100 * (runs[-1][2] or 0):.1f} %"}]
+    tmp = Path(tempfile.mkdtemp(prefix="graphtrace-bench-train-"))
+    (tmp / "net.gt").write_text(mlp_script("2-16-16-1", seed=0), encoding="utf-8")
+    (tmp / "circle.csv").write_text(write_csv(ds), encoding="utf-8")
+    argv = [sys.executable, "-m", "graphtrace", "train", str(tmp / "net.gt"), "--data", str(tmp / "circle.csv"),
+            "--epochs", "100", "-o", str(tmp / "trained.gt")]
+    rows.append({"case": "t", "what": "whole process: graphtrace train (the same run, -o trained.gt)",
+                 "graphtrace": process_time(argv, rep)})
+    return rows
+
+
+def demo_case(args: argparse.Namespace) -> list[Row]:
+    if args.quick:
+        return []
+    out = Path(tempfile.mkdtemp(prefix="graphtrace-bench-demo-"))
+    t = process_time([sys.executable, "-m", "graphtrace", "demo", "-o", str(out)], 1, warmup=0)
+    return [{"case": "j", "what": "whole process: graphtrace demo -o DIR", "graphtrace": t,
+             "extra": "one run (every course section, drawn, checked and trained)"}]
 
 
 def chain_script(lines: int) -> str:
@@ -251,6 +334,7 @@ def parse_case(args: argparse.Namespace) -> Row:
     tracemalloc.stop()
     edges = g.nx.number_of_edges()
     return {"case": "e", "what": f"parse + build, {n:,}-line script", "edges": edges, "graphtrace": t,
+            "bytes_per_edge": current / edges,
             "extra": f"{t / edges * 1e6:.2f} µs/edge, {current / edges:.0f} B/edge "
                      f"({g.nx.number_of_nodes():,} nodes, {edges:,} edges)"}
 
@@ -282,23 +366,30 @@ def paths_case(args: argparse.Namespace) -> Row:
 PYCACHE = tempfile.mkdtemp(prefix="graphtrace-bench-pyc-")
 
 
-def process_time(argv: list[str], repeat: int) -> float:
+def process_time(argv: list[str], repeat: int, warmup: int = 1) -> float:
     # Bytecode cached, as after `pip install` (the untimed warm-up run writes it): a sandbox with
     # PYTHONDONTWRITEBYTECODE would otherwise recompile graphtrace's sources in every process.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     env.update(PYTHONIOENCODING="utf-8", PYTHONPYCACHEPREFIX=PYCACHE)
     return median_time(lambda: subprocess.run(argv, check=True, capture_output=True, env=env, cwd=ROOT),
-                       repeat)
+                       repeat, warmup=warmup)
 
 
 def cli_cases(args: argparse.Namespace) -> list[Row]:
     rows = []
     rep = max(3, args.repeat) if not args.quick else 3
     gt = [sys.executable, "-m", "graphtrace"]
+    # Start-up, measured against the floor every click program pays: `python -c "import click"`.
+    click_only = process_time([sys.executable, "-c", "import click"], rep)
+    version = process_time(gt + ["--version"], rep)
+    rows.append({"case": "g", "what": "whole process: graphtrace --version", "graphtrace": version,
+                 "extra": f"python -c 'import click': {click_only * 1e3:.0f} ms; "
+                          f"ratio {version / click_only:.2f} (target ≤ 1.5)"})
     base = process_time([sys.executable, "-c", "import click, networkx"], rep)
-    neuron = process_time(gt + ["grad", "samples/neuron.gt", "--json"], rep)
-    rows.append({"case": "g", "what": "whole process: grad samples/neuron.gt --json", "graphtrace": neuron,
-                 "extra": f"python -c 'import click, networkx': {base * 1e3:.0f} ms"})
+    neuron = process_time(gt + ["grad", "sample:neuron", "--json"], rep)
+    rows.append({"case": "g", "what": "whole process: grad sample:neuron --json", "graphtrace": neuron,
+                 "extra": f"python -c 'import click': {click_only * 1e3:.0f} ms (ratio {neuron / click_only:.2f}); "
+                          f"python -c 'import click, networkx': {base * 1e3:.0f} ms"})
     tmp = Path(tempfile.mkdtemp(prefix="graphtrace-bench-"))
     big = [("b", "2-16-16-1"), ("c", "64-64-64-10")]
     for key, shape in big:
@@ -355,6 +446,20 @@ def machine() -> str:
     return "; ".join(parts)
 
 
+def ratios(r: Row) -> dict[str, float]:
+    """micrograd / graphtrace (how many times faster), graphtrace / numpy and graphtrace / torch."""
+    gt = r.get("graphtrace")
+    out: dict[str, float] = {}
+    if gt:
+        for key, name, inverse in (("micrograd", "micrograd_over_graphtrace", True),
+                                   ("numpy", "graphtrace_over_numpy", False),
+                                   ("torch", "graphtrace_over_torch", False),
+                                   ("reference", "reference_over_graphtrace", True)):
+            if r.get(key):
+                out[name] = r[key] / gt if inverse else gt / r[key]
+    return out
+
+
 def table(rows: list[Row], markdown: bool) -> str:
     head = ["case", "workload", "graphtrace", "micrograd", "×", "torch", "numpy", "vs numpy", "notes"]
     body = []
@@ -365,8 +470,13 @@ def table(rows: list[Row], markdown: bool) -> str:
         if "reference" in r:
             note = (note + "; " if note else "") + f"reference paths.py: {fmt_time(r['reference'])}"
         body.append([r["case"], r["what"], fmt_time(gt), fmt_time(mg),
-                     (f"{mg / gt:.0f}× faster" if mg >= gt else f"{gt / mg:.1f}× slower") if mg and gt else "—", fmt_time(th), fmt_time(npy),
-                     f"{gt / npy:.1f}× slower" if npy and gt else "—", note])
+                     (f"{mg / gt:.0f}× faster" if mg >= gt else f"{gt / mg:.1f}× slower") if mg and gt else "—",
+                     fmt_time(th), fmt_time(npy),
+                     (f"{gt / npy:.2f}×" if npy and gt else "—"), note])
+    return _grid(head, body, markdown)
+
+
+def _grid(head: list[str], body: list[list[str]], markdown: bool) -> str:
     if markdown:
         lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
         lines += ["| " + " | ".join(row) + " |" for row in body]
@@ -378,11 +488,76 @@ def table(rows: list[Row], markdown: bool) -> str:
     return "\n".join(out)
 
 
+def targets(rows: list[Row]) -> list[dict[str, Any]]:
+    """Issue 17's targets, each with what was measured and whether it is met (None: not measured)."""
+    def find(case: str, what: str = "") -> Row | None:
+        return next((r for r in rows if r["case"] == case and what in r["what"]), None)
+
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, measured: str, met: bool | None) -> None:
+        out.append({"target": name, "measured": measured, "met": met})
+
+    a = find("a")
+    if a:
+        mg = a.get("micrograd")
+        add("(a) 2-3-1, one sample: no slower than micrograd",
+            f"{fmt_time(a['graphtrace'])} vs micrograd {fmt_time(mg)}" if mg else fmt_time(a["graphtrace"]),
+            a["graphtrace"] <= mg if mg else None)
+    for key in ("b", "d"):
+        r = find(key, "one step")
+        if r:
+            th, npy = r.get("torch"), r["numpy"]
+            ok = (r["graphtrace"] < th if th else None, r["graphtrace"] <= 2 * npy)
+            add(f"({key}) {r['what']}: faster than torch float64, within 2× of numpy",
+                f"{fmt_time(r['graphtrace'])}: {r['graphtrace'] / npy:.2f}× numpy"
+                + (f", {r['graphtrace'] / th:.2f}× torch" if th else ""),
+                None if ok[0] is None else (ok[0] and ok[1]))
+    c = find("c", "one sample")
+    if c:
+        add("(c) 64-64-64-10, one sample: within 3× of numpy",
+            f"{fmt_time(c['graphtrace'])}: {c['graphtrace'] / c['numpy']:.2f}× numpy", c["graphtrace"] <= 3 * c["numpy"])
+    cli = find("c", "--wrt")
+    if cli:
+        per = cli["graphtrace"] / cli["edges"] * 1e6
+        add("whole-process grad --json --wrt w on (c): ≤ 4 µs per edge", f"{per:.1f} µs per edge", per <= 4)
+    e = find("e")
+    if e:
+        per = e["graphtrace"] / e["edges"] * 1e6
+        add("parse + build (e): ≤ 3 µs per edge", f"{per:.2f} µs per edge", per <= 3)
+        add("memory per edge ≤ 1 KiB", f"{e['bytes_per_edge']:.0f} B per edge", e["bytes_per_edge"] <= 1024)
+    v = find("g", "--version")
+    if v:
+        ratio = float(v["extra"].split("ratio ")[1].split(" ")[0])
+        add("whole-process --version within 1.5× of python -c 'import click'",
+            f"{fmt_time(v['graphtrace'])}: {ratio:.2f}×", ratio <= 1.5)
+    g = find("g", "grad")
+    if g:
+        add("whole-process grad on the neuron: ≤ 0.2 s", fmt_time(g["graphtrace"]), g["graphtrace"] <= 0.2)
+    t = find("t", "in process")
+    if t:
+        whole = find("t", "whole process")
+        add("train 2-16-16-1, 1,000 points, 100 epochs: ≤ 1 s",
+            f"{t['graphtrace']:.2f} s in process" + (f", {whole['graphtrace']:.2f} s as a whole process" if whole else ""),
+            t["graphtrace"] <= 1.0)
+    j = find("j")
+    add("graphtrace demo: ≤ 10 s", fmt_time(j["graphtrace"]) if j else "not run (--quick)",
+        j["graphtrace"] <= 10 if j else None)
+    return out
+
+
+def targets_table(found: list[dict[str, Any]], markdown: bool) -> str:
+    mark = {True: "met", False: "NOT met", None: "—"}
+    return _grid(["target", "measured", ""], [[t["target"], t["measured"], mark[t["met"]]] for t in found], markdown)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats, smaller parse case, skip the slowest")
     ap.add_argument("--repeat", type=int, default=None, help="timed repeats per case (default 10, quick 3)")
-    ap.add_argument("--markdown", action="store_true", help="print a markdown table (for the README)")
+    ap.add_argument("--markdown", action="store_true", help="print markdown tables (for the README)")
+    ap.add_argument("--json", dest="as_json", action="store_true",
+                    help="print one JSON document: every case's medians and ratios, every target")
     args = ap.parse_args(argv)
     if args.repeat is None:
         args.repeat = 3 if args.quick else 10
@@ -391,6 +566,17 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(parse_case(args))
     rows.append(paths_case(args))
     rows += cli_cases(args)
+    rows += train_cases(args)
+    rows += demo_case(args)
+    found = targets(rows)
+    if args.as_json:
+        doc = {"graphtrace": graphtrace.__version__, "machine": machine(), "repeat": args.repeat,
+               "quick": args.quick, "notes": notes,
+               "cases": [{**{k: v for k, v in r.items() if v is not None}, "ratios": ratios(r)} for r in rows],
+               "targets": found}
+        print(json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False,
+                         default=lambda x: x if not isinstance(x, float) or math.isfinite(x) else None))
+        return 0
     print(f"graphtrace {graphtrace.__version__} benchmarks: medians of {args.repeat} runs (micrograd: ≤ 3, "
           "garbage collector paused for it); × = micrograd time / graphtrace time")
     print(f"machine: {machine()}")
@@ -399,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"note: {n}")
     print()
     print(table(rows, args.markdown))
+    print()
+    print(targets_table(found, args.markdown))
     return 0
 
 

@@ -10,18 +10,30 @@ matrix ``V`` of shape (nodes, batch); the local derivatives fill a matrix ``Lc``
 graph is evaluated on N samples at once, and finite differences and path sums for many nodes run
 as columns of one batched pass.
 
+Passes run a fast plan (:class:`_Fast`): left-to-right sums become one step each, and *dense
+blocks* — a layer's products ``w·x`` that share their ``x`` and feed add chains of one length, as
+an MLP's ``z = w1*x1 + w2*x2 + ... + b`` or the array syntax's ``W @ x + b`` — become one matrix
+product, recognised by structure and by the op records' fields (``product``, ``running``), never
+by an op's name. A training step (:class:`Stepper`, :meth:`CompiledGraph.gradient_totals`) runs a
+block forward and backward with BLAS (Z = [W b]·[X; 1], Wᵀ·Gz, Gz·Xᵀ summed over the batch);
+:meth:`CompiledGraph.forward` computes a block's products one by one and sums them in the chains'
+order, so values are bit for bit the plain evaluator's. Products, chain links, per-edge locals
+and per-sample gradients get no rows on the hot path: :class:`Run` makes ``V``, ``L`` and ``G``
+on first access, for drawings, path listings and JSON.
+
 Invariants: rows are positions in the topological order; edges are numbered level by level, then
 group by group, then slot by slot, so every level's edges are one contiguous slice of ``Lc``; the
 op registry (:mod:`graphtrace.ops`) stays the only place that knows any op's maths. Results equal
 the reference oracles (:mod:`graphtrace.evaluate`, :mod:`graphtrace.backprop`, :mod:`graphtrace.paths`)
-to rounding. Whether the engine or a reference oracle runs is decided in :mod:`graphtrace.compute`
-alone.
+to rounding (forward values exactly). Whether the engine or a reference oracle runs is decided in
+:mod:`graphtrace.compute` alone.
 """
 
 from __future__ import annotations
 
-__all__ = ["CompiledGraph", "Run", "compile_graph", "CHUNK_BYTES"]
+__all__ = ["CompiledGraph", "Run", "Stepper", "compile_graph", "CHUNK_BYTES"]
 
+import math
 import operator
 import sys
 from collections.abc import Mapping, Sequence
@@ -315,6 +327,7 @@ class CompiledGraph:
         self._op_arrays = (rows_arr, codes, a0, a1, names)
         self._fused: list[list[_Step]] | None = None
         self._pool: dict[tuple[str, int], list[np.ndarray]] = {}
+        self._fast_plan: _Fast | None = None
         self.n_groups = len(gcodes)
         self.n_ops = len(op_rows)
 
@@ -558,19 +571,19 @@ class CompiledGraph:
         return buf
 
     # ---- values -------------------------------------------------------------------------------
-    def initial(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None) -> tuple[np.ndarray, bool]:
-        """The value matrix with the leaves filled in (graph values, overridden by ``values``).
+    def _read_values(self, values: Mapping[Any, Any] | None
+                     ) -> tuple[list[int], list[float], list[tuple[int, np.ndarray]], set[int]]:
+        """``values`` sorted out: rows and numbers, rows and arrays (0-d or a 1-D batch), batch sizes.
 
-        Returns ``(V, scalar)``; ``scalar`` is True when no value has a batch dimension.
-        Raises GraphError for a name that is not an input, param or constant.
+        Raises GraphError for a name that is not an input, param or constant, or a value of more
+        than one dimension.
         """
         nodes = self.graph._node  # the raw attribute dicts: the NodeView costs ~1 µs a lookup
         index = self.index
-        defaults = np.array(list(map(_VALUE, self._leaf_attrs)), dtype=float)  # fromiter is 5× slower
-        given: list[tuple[int, np.ndarray]] = []
         rows: list[int] = []  # plain numbers (training passes every param): one assignment for all
         nums: list[float] = []
-        sizes = set()
+        given: list[tuple[int, np.ndarray]] = []
+        sizes: set[int] = set()
         for name, val in (values or {}).items():
             kind = nodes[name].get("kind") if name in index else None
             if kind not in ("input", "param", "const"):
@@ -588,6 +601,16 @@ class CompiledGraph:
             given.append((index[name], arr))
         if len(sizes) > 1:
             raise GraphError(f"batched values have different lengths: {sorted(sizes)}")
+        return rows, nums, given, sizes
+
+    def initial(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None) -> tuple[np.ndarray, bool]:
+        """The value matrix with the leaves filled in (graph values, overridden by ``values``).
+
+        Returns ``(V, scalar)``; ``scalar`` is True when no value has a batch dimension.
+        Raises GraphError for a name that is not an input, param or constant.
+        """
+        defaults = np.array(list(map(_VALUE, self._leaf_attrs)), dtype=float)  # fromiter is 5× slower
+        rows, nums, given, sizes = self._read_values(values)
         scalar = batch is None and not sizes
         b = batch if batch is not None else (sizes.pop() if sizes else 1)
         V = self._buffer("V", self.n_nodes, b)
@@ -687,25 +710,107 @@ class CompiledGraph:
         return G
 
     # ---- public passes ------------------------------------------------------------------------
+    def _fast(self) -> _Fast:
+        """The fast plan (dense blocks, a compact work matrix), made on first use and kept."""
+        if self._fast_plan is None:
+            self._fast_plan = _Fast(self)
+        return self._fast_plan
+
     def forward(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None,
                 check: bool = True, source_text: str | None = None) -> Run:
-        """Every node's value for ``values`` (numbers broadcast; 1-D arrays are a batch)."""
-        V, scalar = self.initial(values, batch=batch)
-        self._run_fused(V)
-        if check:
-            self._check_values(V, source_text, scalar)
-        return Run(self, V, None, None, scalar, self.graph.graph.get("output"))
+        """Every node's value for ``values`` (numbers broadcast; 1-D arrays are a batch).
+
+        The pass runs the fast plan in its exact form: every value bit for bit the plain
+        evaluator's (a block's products one by one, summed in its chains' order), so drawings,
+        path listings and JSON never depend on a BLAS's summation order, but with a block's or a
+        chain's products and links computed without rows of their own. ``Run.value`` reads the
+        rows that later steps read; the full value matrix ``Run.V`` (every product and chain link
+        too) is made on first access. A batched value for a leaf that the plan reads as a number
+        (a weight) takes the level-by-level pass instead.
+        """
+        fast = self._fast()
+        prep = fast.prepare(values, batch)
+        output = self.graph.graph.get("output")
+        if prep is None:
+            V, scalar = self.initial(values, batch=batch)
+            self._run_fused(V)
+            if check:
+                self._check_values(V, source_text, scalar)
+            return Run(self, V, None, None, scalar, output)
+        S, given, B, scalar = prep
+        with np.errstate(all="ignore"):
+            U = fast.forward(S, given, B, exact=True)
+            finite = fast.finite(U)
+        run = Run(self, None, None, None, scalar, output, lazy=(U, S, given, B))
+        if check and not finite:
+            self._check_values(run.V, source_text, scalar)
+        return run
 
     def forward_backward(self, values: Mapping[Any, Any] | None = None, *, output: Any = None,
                          batch: int | None = None, check: bool = True,
                          source_text: str | None = None) -> Run:
-        """Values, local derivatives and ∂output/∂node for every node, batched."""
+        """Values, local derivatives and ∂output/∂node for every node, batched (every matrix made
+        now; :meth:`gradient_totals` is the fast way to the params' gradients)."""
         output = self.graph.graph.get("output") if output is None else output
         run = self.forward(values, batch=batch, check=check, source_text=source_text)
         run.output = output
         run.L = self.locals_matrix(run.V, check=check, source_text=source_text, scalar=run.scalar)
         run.G = self.backward_matrix(run.L, output)
         return run
+
+    def gradient_totals(self, values: Mapping[Any, Any] | None = None, wrt: Sequence[Any] = (), *,
+                        output: Any = None, check: bool = True, source_text: str | None = None) -> Run:
+        """Values and, in ``run.totals``, ∂(Σ over the batch of output)/∂w for every leaf w of ``wrt``.
+
+        One fast forward pass and one backward sweep over the fast plan: a dense block's gradients
+        are two matrix products (Wᵀ·Gz to its inputs, Gz·Xᵀ summed over the batch to its
+        weights), and no per-edge local derivative is stored. ``run.V``, ``run.L`` and ``run.G``
+        (per sample, every node and edge) are made on first access. Non-finite values and local
+        derivatives raise the plain evaluator's errors, as :meth:`forward_backward` does.
+
+        >>> from graphtrace import parse
+        >>> p = compile_graph(parse("x: input = 3\\nw: param = 2\\ny = w*x*x").nx)
+        >>> p.gradient_totals({"x": [1.0, 2.0]}, ["w"]).totals.tolist()  # Σ x² over the batch
+        [5.0]
+        """
+        output = self.graph.graph.get("output") if output is None else output
+        rows = tuple(self.row(w) for w in wrt)
+        fast = self._fast()
+        plan = fast.backward(self.row(output), rows)
+        prep = fast.prepare(values, None) if plan is not None else None
+        if plan is None or prep is None:
+            run = self.forward_backward(values, output=output, check=check, source_text=source_text)
+            assert run.G is not None
+            run.totals = run.G[list(rows)].sum(axis=1) if rows else np.zeros(0)
+            return run
+        S, given, B, scalar = prep
+        with np.errstate(all="ignore"):
+            U = fast.forward(S, given, B)
+            finite = fast.finite(U)
+            _GU, GS = fast.run_backward(plan, U, S, B)
+            totals = GS[plan.wrt_s]
+            bad = not math.isfinite(float(totals.sum())) or not fast.locals_finite(plan, U, S)
+        run = Run(self, None, None, None, scalar, output, lazy=(U, S, given, B), backward=True)
+        if check and not finite:
+            self._check_values(run.V, source_text, scalar)
+        if check and bad:
+            # A non-finite local makes a non-finite gradient below it: look for it edge by edge.
+            self.locals_matrix(run.V, check=True, source_text=source_text, scalar=scalar)
+        run.totals = totals
+        return run
+
+    def stepper(self, inputs: Sequence[Any], params: Sequence[Any], *, output: Any = None,
+                source_text: str | None = None) -> Stepper:
+        """A training step for batches of ``inputs`` and a vector of ``params``, made once.
+
+        >>> from graphtrace import parse
+        >>> st = compile_graph(parse("x: input = 1\\nw: param = 3\\nL = (w*x)**2").nx).stepper(["x"], ["w"])
+        >>> loss, grads = st.step(np.array([[1.0, 2.0]]), np.array([3.0]))
+        >>> loss, grads.tolist()  # mean of 9, 36; of 6, 24
+        (22.5, [15.0])
+        """
+        output = self.graph.graph.get("output") if output is None else output
+        return Stepper(self, inputs, params, output, source_text)
 
     # ---- many columns at once -----------------------------------------------------------------
     def _chunks(self, rows: Sequence[int], per: int, limit: int | None) -> list[list[int]]:
@@ -950,24 +1055,1034 @@ class CompiledGraph:
         return res
 
 
+# ---- dense blocks and the fast plan -----------------------------------------------------------
+_DENSE_CELLS = 1 << 16
+"""A count matrix (targets × sources) up to this many cells sums duplicate targets with one
+matrix product; a bigger one sums them by sort and ``reduceat``."""
+
+_OP, _INPUT, _PARAM, _CONST = 0, 1, 2, 3  # node kinds, as codes
+
+
+def _span(rows: np.ndarray) -> slice | None:
+    """``rows`` as a slice when they are consecutive and ascending, else None."""
+    n = int(rows.size)
+    if n == 0:
+        return slice(0, 0)
+    a = int(rows[0])
+    if int(rows[-1]) - a == n - 1 and (n == 1 or bool(np.all(np.diff(rows) == 1))):
+        return slice(a, a + n)
+    return None
+
+
+def _rows_of(rows: np.ndarray) -> Any:
+    """A function ``M -> M[rows]``: a view for consecutive rows, else one ``take``."""
+    sl = _span(rows)
+    if sl is not None:
+        return lambda M: M[sl]
+    idx = np.ascontiguousarray(rows, dtype=np.int64)
+    return lambda M: M.take(idx, axis=0)
+
+
+def _column_of(positions: np.ndarray, collapse: bool) -> Any:
+    """A function ``S -> S[positions]`` as a (k, 1) column that broadcasts against a batch; with
+    ``collapse``, a plain number when the k entries are equal (``x**2``: numpy squares, where an
+    array exponent takes the general power)."""
+    get = _rows_of(positions)
+    if not collapse:
+        return lambda S: get(S)[:, None]
+
+    def column(S: np.ndarray) -> Any:
+        c = get(S)
+        if c.size == 1 or bool((c == c[0]).all()):
+            return float(c[0])
+        return c[:, None]
+    return column
+
+
+def _summer(targets: np.ndarray, sources: np.ndarray, n_sources: int) -> tuple[np.ndarray, Any]:
+    """``(rows, fn)``: ``fn(C)`` adds up the rows ``C[sources[k]]`` per distinct target, one result
+    row per entry of ``rows``; ``fn`` is None when that is ``C`` itself (every source once, each
+    to its own target).
+    """
+    uniq, inv = np.unique(targets, return_inverse=True)
+    if uniq.size == targets.size and sources.size == n_sources:
+        if np.array_equal(sources, np.arange(n_sources)):
+            return targets, None
+        if np.array_equal(np.sort(sources), np.arange(n_sources)):
+            return targets[np.argsort(sources)], None  # result row j is C[j]
+    if uniq.size * n_sources <= _DENSE_CELLS:
+        M = np.zeros((uniq.size, n_sources))
+        np.add.at(M, (inv, sources), 1.0)
+        return uniq, lambda C: np.dot(M, C)
+    order = np.lexsort((sources, inv))
+    src, t = sources[order], inv[order]
+    starts = np.flatnonzero(np.concatenate(([True], t[1:] != t[:-1])))
+    return uniq, lambda C: np.add.reduceat(C.take(src, axis=0), starts, axis=0)
+
+
+def _distinct(rows: np.ndarray) -> bool:
+    """Whether no entry of ``rows`` repeats (``np.unique`` without flags would import numpy.ma)."""
+    s = np.sort(rows, kind="stable")
+    return bool(np.all(s[1:] != s[:-1]))
+
+
+def _batch_sum(C: np.ndarray) -> np.ndarray:
+    """The rows of C summed over the batch (for one sample, the column itself)."""
+    return C[:, 0] if C.shape[1] == 1 else C.sum(axis=1)
+
+
+def _depositor(rows: np.ndarray, add: bool) -> Any:
+    """A function ``(G, C)`` that writes (or, with ``add``, adds) ``C`` into G's distinct ``rows``."""
+    sl = _span(rows)
+    if sl is not None:
+        if add:
+            def add_span(G: np.ndarray, C: Any) -> None:
+                G[sl] += C
+            return add_span
+
+        def set_span(G: np.ndarray, C: Any) -> None:
+            G[sl] = C
+        return set_span
+    idx = np.ascontiguousarray(rows, dtype=np.int64)
+    if add:
+        def add_rows(G: np.ndarray, C: Any) -> None:
+            G[idx] += C
+        return add_rows
+
+    def set_rows(G: np.ndarray, C: Any) -> None:
+        G[idx] = C
+    return set_rows
+
+
+def _vector_adder(positions: np.ndarray) -> Any:
+    """A function ``(GS, c)`` adding the vector ``c`` into GS at ``positions`` (repeats add up)."""
+    sl = _span(positions)
+    if sl is not None:
+        def add_span(GS: np.ndarray, c: np.ndarray) -> None:
+            GS[sl] += c
+        return add_span
+    idx = np.ascontiguousarray(positions, dtype=np.int64)
+    if _distinct(idx):
+        def add_rows(GS: np.ndarray, c: np.ndarray) -> None:
+            GS[idx] += c
+        return add_rows
+
+    def add_at(GS: np.ndarray, c: np.ndarray) -> None:
+        np.add.at(GS, idx, c)
+    return add_at
+
+
+class _Block:
+    """A dense block: m add chains of one length whose operands at positions ``pos`` are products
+    w·x, the x shared by all m chains and the w leaves: the chains' ends are Z = W·X (+ the other
+    operands), one matrix product (m × q)·(q × batch).
+
+    ``members`` (m, k) and ``operands`` (m, k + 1) are the chains' rows, as in the fused plan;
+    ``products`` (m, q) the product nodes, ``W`` (m, q) their weight operands (leaves) on slot
+    ``side`` of the products, ``X`` (q,) the shared operands, ``other`` the positions that are not
+    products of the block. A single chain (m = 1, a neuron's dot product, its products first) is
+    ``exact``: its products come from the registry's forward and are summed in the chain's order,
+    bit for bit the plain evaluator's sum, in as few numpy calls as a block. A block with ``fold``
+    computes [W b]·[X; 1]: its bias column is one more column of weights.
+    """
+
+    __slots__ = ("op", "product_op", "members", "operands", "pos", "other", "products", "W", "X", "side",
+                 "exact", "fold")
+
+    def __init__(self, op: Op, product_op: Op, members: np.ndarray, operands: np.ndarray, pos: np.ndarray,
+                 W: np.ndarray, X: np.ndarray, side: int):
+        self.op = op
+        self.product_op = product_op
+        self.members = members
+        self.operands = operands
+        self.pos = pos
+        rest = np.ones(operands.shape[1], dtype=bool)
+        rest[pos] = False
+        self.other = np.flatnonzero(rest)
+        self.products = operands[:, pos]
+        self.W = W
+        self.X = X
+        self.side = side
+        self.exact = members.shape[0] == 1
+        self.fold = False  # its one bias column rides in the matrix product (set by the layout)
+
+
+class _Fast:
+    """The fast plan of a :class:`CompiledGraph`: dense blocks, a compact work matrix, one closure
+    per step.
+
+    The fused steps (:meth:`CompiledGraph.fused`) become entries in forward order: plain op
+    groups, chains that are in no block, and dense blocks (:class:`_Block`), whose products and
+    chain links get no row at all. A pass works on two arrays: ``S``, every leaf's number (no batch
+    axis), and ``U`` (rows × batch): the leaves that steps read per sample, then every entry's
+    outputs, each entry's rows consecutive (so most operands are views, not gathers). Numbers that
+    never vary over a batch stay in S: a block's W, read as an (m, q) matrix (a view: the layout
+    puts a block's weights side by side), and an op's operand that is a param or constant for
+    every node of its group, read as a (k, 1) column (a plain number when the constants are equal).
+    The full value matrix (every node, in topological order) is made from U and S only when asked
+    for (:meth:`materialise`): products by the registry's forward, chain links by the running
+    op's accumulate, exactly as the fused plan computes them.
+
+    Backward plans (:meth:`backward`) are made per (output, wrt) and kept: the gradient of every
+    U row (GU, per sample) and of every leaf summed over the batch (GS); a block's W gets Gz·Xᵀ,
+    the sum over the batch in the matrix product itself, never a per-sample row.
+    """
+
+    def __init__(self, prog: CompiledGraph):
+        self.prog = prog
+        n = prog.n_nodes
+        rows_arr, codes, a0, a1, names = prog._op_arrays
+        arg0 = np.full(n + 1, -1, dtype=np.int64)  # one spare entry: index -1 reads it
+        arg1 = np.full(n + 1, -1, dtype=np.int64)
+        arg0[rows_arr] = a0
+        arg1[rows_arr] = a1
+        nodes = prog.graph._node
+        kind_codes = {"input": _INPUT, "param": _PARAM, "const": _CONST}
+        kind = np.zeros(n + 1, dtype=np.int64)
+        kind[prog.leaves] = [kind_codes.get(nodes[prog.order[r]].get("kind"), _CONST) for r in prog.leaves.tolist()]
+        self.kind = kind
+        leaf = kind != _OP
+        weight = leaf & (kind != _INPUT)  # a block's weights are numbers for the whole batch
+        product = np.zeros(n + 1, dtype=bool)
+        code_of = np.full(n + 1, -1, dtype=np.int64)
+        code_of[rows_arr] = codes
+        if rows_arr.size:
+            product[rows_arr] = np.asarray([OPS[name].product for name in names], dtype=bool)[codes]
+        used = np.concatenate((a0, a1[a1 >= 0]))
+        outdeg = np.bincount(used, minlength=n + 1) if used.size else np.zeros(n + 1, dtype=np.int64)
+        steps = [st for level in prog.fused()[1:] for st in level]
+
+        # Dense blocks, among the chains of each chain step: chains whose products have one use
+        # and a param or constant on one side (inputs vary over a batch), grouped by (product
+        # positions, the other sides' rows, product op).
+        blocks_of: dict[int, tuple[list[_Block], np.ndarray]] = {}
+        internal = np.zeros(n, dtype=bool)  # products inside a block: no row, no step
+        for si, st in enumerate(steps):
+            if not st.chain or st.op.running is not np.add:
+                continue
+            assert st.members is not None and st.operands is not None
+            ops_ = st.operands
+            nch = ops_.shape[0]
+            cand = product[ops_] & (outdeg[ops_] == 1)
+            if not cand.any():
+                continue
+            free = np.ones(nch, dtype=bool)
+            found: list[_Block] = []
+            # Matrix products first (two chains or more, on either side), then single chains.
+            for single, side in ((False, 0), (False, 1), (True, 0), (True, 1)):
+                Wc = (arg0 if side == 0 else arg1)[ops_]
+                Xc = (arg1 if side == 0 else arg0)[ops_]
+                ok = cand & weight[Wc]
+                groups: dict[tuple[bytes, bytes, bytes], list[int]] = {}
+                for i in np.flatnonzero(free & ok.any(axis=1)).tolist():
+                    pos = np.flatnonzero(ok[i])
+                    key = (pos.tobytes(), Xc[i, pos].tobytes(), code_of[ops_[i, pos]].tobytes())
+                    groups.setdefault(key, []).append(i)
+                for chains in groups.values():
+                    ch = np.asarray(chains, dtype=np.int64)
+                    pos = np.flatnonzero(ok[ch[0]])
+                    if (len(chains) == 1) != single:
+                        continue
+                    if single and not np.array_equal(pos, np.arange(pos.size)):
+                        continue  # one dot product is summed in the chain's order: products first
+                    free[ch] = False
+                    pop = OPS[names[int(code_of[ops_[ch[0], pos[0]]])]]
+                    blk = _Block(st.op, pop, st.members[ch], ops_[ch], pos, Wc[ch][:, pos], Xc[ch[0], pos], side)
+                    internal[blk.products.ravel()] = True
+                    found.append(blk)
+            if found:
+                blocks_of[si] = (found, free)
+        self.blocks = [b for bl, _ in blocks_of.values() for b in bl]
+
+        # Entries in forward order: ("plain", op, nodes, args, sources), ("chain", op, members,
+        # operands), ("block", blk), ("alias", op, nodes, args). A plain entry's sources say per
+        # slot where its operands are read: "U", "S" (params and constants), "C" (constants only).
+        # An alias is the identity map (``linear``): its nodes share their operands' rows.
+        entries: list[tuple[Any, ...]] = []
+        for si, st in enumerate(steps):
+            if st.chain:
+                assert st.members is not None and st.operands is not None
+                found, free = blocks_of.get(si, ([], np.ones(st.members.shape[0], dtype=bool)))
+                if free.any():
+                    entries.append(("chain", st.op, st.members[free], st.operands[free]))
+                entries.extend(("block", b) for b in found)
+                continue
+            keep = ~internal[st.nodes]
+            if not keep.any():
+                continue
+            nodes_e = st.nodes if keep.all() else st.nodes[keep]
+            args_e = st.args if keep.all() else tuple(a[keep] for a in st.args)
+            srcs = []
+            for a in args_e:
+                k = kind[a]
+                srcs.append("C" if (k == _CONST).all() else "S" if ((k == _CONST) | (k == _PARAM)).all() else "U")
+            if st.op.linear and st.op.arity == 1 and srcs[0] == "U":
+                entries.append(("alias", st.op, nodes_e, args_e))
+            else:
+                entries.append(("plain", st.op, nodes_e, args_e, tuple(srcs)))
+        self.entries = entries
+
+        # Which leaves a pass reads per sample (U) and which only as numbers (S).
+        s_only_uses: list[np.ndarray] = []
+        u_uses: list[np.ndarray] = []
+        outputs: list[np.ndarray] = []
+        for e in entries:
+            if e[0] == "plain":
+                for a, src in zip(e[3], e[4], strict=True):
+                    (u_uses if src == "U" else s_only_uses).append(a)
+                outputs.append(e[2])
+            elif e[0] == "alias":
+                u_uses.append(e[3][0])
+            elif e[0] == "chain":
+                u_uses.append(e[3].T.ravel())
+                outputs.append(e[2][:, -1])
+            else:
+                blk = e[1]
+                s_only_uses.append(blk.W.ravel())
+                u_uses.append(blk.X)
+                for p in blk.other.tolist():
+                    col = blk.operands[:, p]
+                    (s_only_uses if leaf[col].all() else u_uses).append(col)
+                outputs.append(blk.members[:, -1])
+        lvl0 = prog.level == 0
+
+        def first_use(parts: list[np.ndarray]) -> np.ndarray:
+            if not parts:
+                return np.zeros(0, dtype=np.int64)
+            allr = np.concatenate(parts)
+            allr = allr[lvl0[allr]]
+            uniq, first = np.unique(allr, return_index=True)
+            return uniq[np.argsort(first, kind="stable")]
+
+        u_leaves = first_use(u_uses)
+        u_ops = np.concatenate(outputs) if outputs else np.zeros(0, dtype=np.int64)
+        base = np.concatenate((u_leaves, u_ops)).astype(np.int64)
+        nul = int(u_leaves.size)
+
+        # A block of one bias column folds the bias into its matrix product: W·X + b = [W b]·[X; 1],
+        # with a row of ones right after X's rows in U and each bias after its weights' row in S
+        # (a single chain then sums w1·x1, ..., wq·xq, b·1 in its order: b·1 is b exactly).
+        prov = np.full(n, -1, dtype=np.int64)
+        prov[base] = np.arange(base.size)
+        bounds = set((nul + np.cumsum([o.size for o in outputs])).tolist()) if outputs else set()
+        ones_at: set[int] = set()
+        for blk in self.blocks:
+            if blk.other.size != 1:
+                continue
+            col = blk.operands[:, int(blk.other[0])]
+            wb = np.concatenate((blk.W, col[:, None]), axis=1).ravel()
+            if not leaf[col].all() or not _distinct(wb):
+                continue
+            xs = _span(prov[blk.X])
+            if xs is not None and (xs.stop <= nul or xs.stop in bounds):
+                ones_at.add(int(xs.stop))
+                blk.fold = True
+        ones = np.asarray(sorted(ones_at), dtype=np.int64)
+        ext = np.insert(base, ones, -1)
+        real = ext >= 0
+        self.u_rows = np.flatnonzero(real)
+        self.u_nodes = ext[real]
+        self.n_u = int(ext.size)
+        self.n_uleaf = nul + int((ones <= nul).sum())
+        one_rows = np.flatnonzero(~real)
+        op_ones = one_rows[one_rows >= self.n_uleaf]
+        self.op_ones: slice | np.ndarray | None = (_span(op_ones) or op_ones) if op_ones.size else None
+        u_of = np.full(n, -1, dtype=np.int64)
+        u_of[self.u_nodes] = self.u_rows
+        for e in entries:
+            if e[0] == "alias":
+                u_of[e[2]] = u_of[e[3][0]]
+        self.u_of = u_of
+        self.aliases = np.concatenate([e[2] for e in entries if e[0] == "alias"] or [np.zeros(0, dtype=np.int64)])
+        s_only = np.zeros(n, dtype=bool)
+        for part in s_only_uses:
+            s_only[part] = True
+        self.s_only = s_only
+
+        # S: every leaf, then a 1 (the folded biases' row of ones); each block's W consecutive
+        # (row-major, m × q, or m × (q + 1) with its biases) where its leaves are distinct and met
+        # first there, then the other params (all params side by side, for a training step), the
+        # other numbers read from S, the U leaves in U order, and the rest.
+        s_order: list[np.ndarray] = []
+        placed = np.zeros(n, dtype=bool)
+        for blk in self.blocks:
+            w = self._w_rows(blk)
+            if not placed[w].any() and _distinct(w):
+                s_order.append(w)
+                placed[w] = True
+        params_first = [part[kind[part] == _PARAM] for part in [*s_only_uses, u_leaves, prog.leaves]]
+        for part in [*params_first, *s_only_uses, u_leaves, prog.leaves]:
+            fresh = part[~placed[part]]
+            if fresh.size:
+                fresh = fresh[np.sort(np.unique(fresh, return_index=True)[1])]
+                s_order.append(fresh)
+                placed[fresh] = True
+        self.s_nodes = np.concatenate(s_order).astype(np.int64) if s_order else np.zeros(0, dtype=np.int64)
+        one = int(self.s_nodes.size)
+        self.n_s = one + 1
+        s_of = np.full(n, -1, dtype=np.int64)
+        s_of[self.s_nodes] = np.arange(one)
+        self.s_of = s_of
+        self.s_attrs = [nodes[prog.order[r]] for r in self.s_nodes.tolist()] + [{"value": 1.0}]
+        us = np.full(self.n_uleaf, one, dtype=np.int64)
+        leaf_rows = self.u_rows[self.u_rows < self.n_uleaf]
+        us[leaf_rows] = s_of[ext[leaf_rows]]
+        self.uleaf_s: slice | np.ndarray = _span(us) or np.ascontiguousarray(us)
+        self.fwd = [self._forward_entry(e) for e in entries if e[0] != "alias"]
+        self.fwd_exact = [self._forward_entry(e, True) for e in entries if e[0] != "alias"]
+        self._backs: dict[tuple[int, tuple[int, ...]], _Back | None] = {}
+
+        # What materialise recomputes: block products, then every chain's inner links.
+        self.mat_products = [(b.product_op, b.products.ravel(), arg0[b.products.ravel()], arg1[b.products.ravel()])
+                             for b in self.blocks]
+        self.mat_chains = [(e[1], e[2], e[3]) for e in entries if e[0] == "chain"]
+        self.mat_chains += [(b.op, b.members, b.operands) for b in self.blocks]
+
+    # ---- forward --------------------------------------------------------------------------------
+    def _operand(self, rows: np.ndarray, src: str) -> Any:
+        """A function ``(U, S) -> operand``: rows of U, or a column of S."""
+        if src == "U":
+            urows = self.u_of[rows]
+            sl = _span(urows)
+            if sl is not None:
+                return lambda U, S: U[sl]
+            idx = np.ascontiguousarray(urows)
+            return lambda U, S: U.take(idx, axis=0)
+        col = _column_of(self.s_of[rows], src == "C")
+        return lambda U, S: col(S)
+
+    def _forward_entry(self, e: tuple[Any, ...], exact: bool = False) -> Any:
+        u_of = self.u_of
+        if e[0] == "plain":
+            op, nodes, args, srcs = e[1], e[2], e[3], e[4]
+            out = _span(u_of[nodes])
+            assert out is not None  # an entry's outputs are consecutive rows of U
+            f = op.forward
+            gets = [self._operand(a, src) for a, src in zip(args, srcs, strict=True)]
+            if len(gets) == 1:
+                g0 = gets[0]
+
+                def plain1(U: np.ndarray, S: np.ndarray) -> None:
+                    U[out] = f(g0(U, S))
+                return plain1
+            g0, g1 = gets
+
+            def plain2(U: np.ndarray, S: np.ndarray) -> None:
+                U[out] = f(g0(U, S), g1(U, S))
+            return plain2
+        if e[0] == "chain":
+            op, members, operands = e[1], e[2], e[3]
+            ends = _span(u_of[members[:, -1]])
+            assert ends is not None
+            idx = np.ascontiguousarray(u_of[operands].T)  # (k + 1, chains)
+            reduce, accumulate = op.running.reduce, op.running.accumulate
+            several = members.shape[0] > 1
+
+            def chain(U: np.ndarray, S: np.ndarray) -> None:
+                X = U.take(idx, axis=0)  # (k + 1, chains, batch)
+                if several or X.shape[2] > 1:
+                    # Reduced over the outer axis, numpy adds row after row: the plain evaluator's
+                    # additions, in its order (along a single contiguous axis it would sum pairwise).
+                    reduce(X, axis=0, out=U[ends])
+                else:
+                    U[ends] = accumulate(X, axis=0)[-1]
+            return chain
+        blk: _Block = e[1]
+        if exact or blk.exact:
+            return self._exact_block(blk)
+        z = _span(u_of[blk.members[:, -1]])
+        assert z is not None
+        wget = self._weights(blk)
+        xget = self._x_rows(blk)
+        adds = []
+        for p in ([] if blk.fold else blk.other.tolist()):
+            col = blk.operands[:, p]
+            adds.append(self._operand(col, "S" if (self.kind[col] != _OP).all() else "U"))
+
+        def block(U: np.ndarray, S: np.ndarray) -> None:
+            Z = U[z]
+            np.dot(wget(S), xget(U), out=Z)
+            for a in adds:
+                Z += a(U, S)
+        return block
+
+    def _exact_block(self, blk: _Block) -> Any:
+        """The block's chain ends as the plain evaluator computes them: every product by the
+        registry's forward (w·x, as a (terms, m, batch) array T), then the chain's additions in
+        its order, row after row (numpy reduces the outer axis sequentially; a single value goes
+        through ``accumulate``, as a lone contiguous axis would be summed pairwise)."""
+        u_of = self.u_of
+        z = _span(u_of[blk.members[:, -1]])
+        assert z is not None
+        m, q = blk.W.shape
+        k1 = blk.operands.shape[1]
+        f = blk.product_op.forward
+        first = blk.side == 0
+        wget = self._weights(blk)
+        xget = self._x_rows(blk)
+        reduce, accumulate = blk.op.running.reduce, blk.op.running.accumulate
+        if blk.fold:
+            # The folded columns are the products in chain order, then the bias times 1 (b·1 is b).
+            perm = np.argsort(np.concatenate((blk.pos, blk.other)))
+            order: np.ndarray | None = None if np.array_equal(perm, np.arange(k1)) else perm
+            others: list[tuple[int, Any]] = []
+        else:
+            order = None
+            others = [(p, self._operand(blk.operands[:, p], "S" if (self.kind[blk.operands[:, p]] != _OP).all()
+                                        else "U")) for p in blk.other.tolist()]
+        pos = _span(blk.pos) or blk.pos
+
+        def exact(U: np.ndarray, S: np.ndarray) -> None:
+            Wt = np.ascontiguousarray(wget(S).T)[:, :, None]  # (columns, m, 1)
+            X = xget(U)[:, None, :]  # (columns, 1, batch)
+            P = f(Wt, X) if first else f(X, Wt)
+            if not P.flags.c_contiguous:  # the outer axis must be the slow one (see above)
+                P = np.ascontiguousarray(P)
+            if blk.fold:
+                T = P if order is None else P.take(order, axis=0)
+            else:
+                T = np.empty((k1, m, P.shape[2]))
+                T[pos] = P
+                for p, g in others:
+                    T[p] = g(U, S)
+            if T.shape[1] * T.shape[2] > 1:
+                reduce(T, axis=0, out=U[z])
+            else:
+                U[z] = accumulate(T, axis=0)[-1]
+        return exact
+
+    def _w_rows(self, blk: _Block) -> np.ndarray:
+        """The block's weight leaves as S lays them out: W row-major, each bias after its row."""
+        if blk.fold:
+            return np.concatenate((blk.W, blk.operands[:, int(blk.other[0])][:, None]), axis=1).ravel()
+        return blk.W.ravel()
+
+    def _weights(self, blk: _Block) -> Any:
+        """A function ``S -> W`` (m × q, or m × (q + 1) with the biases of a folded block): a view
+        when its leaves are consecutive."""
+        m = blk.W.shape[0]
+        pos = self.s_of[self._w_rows(blk)]
+        cols = pos.size // m
+        sl = _span(pos)
+        if sl is not None:
+            return lambda S: S[sl].reshape(m, cols)
+        idx = np.ascontiguousarray(pos)
+        return lambda S: S.take(idx).reshape(m, cols)
+
+    def _x_rows(self, blk: _Block) -> Any:
+        """A function ``U -> X`` (q × batch, or (q + 1) × batch with the ones of a folded block)."""
+        rows = self.u_of[blk.X]
+        if blk.fold:
+            return _rows_of(np.append(rows, rows[-1] + 1))
+        return _rows_of(rows)
+
+    def prepare(self, values: Mapping[Any, Any] | None, batch: int | None
+                ) -> tuple[np.ndarray, list[tuple[int, np.ndarray]], int, bool] | None:
+        """``(S, given, batch, scalar)`` for ``values``; None when a batched value sits where the
+        plan reads a number (a weight, a param operand: the caller takes the level-by-level pass)."""
+        S = np.array(list(map(_VALUE, self.s_attrs)), dtype=float)
+        rows, nums, given, sizes = self.prog._read_values(values)
+        if rows:
+            S[self.s_of[rows]] = nums
+        arrays = []
+        for r, arr in given:
+            if arr.ndim == 0:
+                S[self.s_of[r]] = float(arr)
+            else:
+                if self.s_only[r]:
+                    return None
+                arrays.append((r, arr))
+        scalar = batch is None and not sizes
+        b = batch if batch is not None else (sizes.pop() if sizes else 1)
+        return S, arrays, b, scalar
+
+    def forward(self, S: np.ndarray, given: Sequence[tuple[int, np.ndarray]], B: int, *,
+                exact: bool = False) -> np.ndarray:
+        """The work matrix U of a pass (leaves from S and ``given``, then every entry): blocks as
+        matrix products, or with ``exact`` every value bit for bit the plain evaluator's."""
+        U = self.prog._buffer("U", self.n_u, B)
+        U[:self.n_uleaf] = S[self.uleaf_s][:, None]
+        if self.op_ones is not None:
+            U[self.op_ones] = 1.0
+        u_of = self.u_of
+        for r, arr in given:
+            ur = u_of[r]
+            if ur >= 0:
+                U[ur] = arr
+        with np.errstate(all="ignore"):
+            self.run_entries(U, S, exact=exact)
+        return U
+
+    def run_entries(self, U: np.ndarray, S: np.ndarray, *, exact: bool = False) -> None:
+        """Every entry, in order (the caller silences numpy's floating-point warnings)."""
+        for f in self.fwd_exact if exact else self.fwd:
+            f(U, S)
+
+    def finite(self, U: np.ndarray) -> bool:
+        """Whether every op row of U is finite (a sum: one pass; an overflowing sum of finite
+        values only sends the caller to the full check)."""
+        return math.isfinite(float(U[self.n_uleaf:].sum()))
+
+    def materialise(self, U: np.ndarray, S: np.ndarray, given: Sequence[tuple[int, np.ndarray]],
+                    B: int) -> np.ndarray:
+        """The full (n_nodes, batch) value matrix of the pass: U's rows, the leaves, and every block
+        product and chain link recomputed from them."""
+        prog = self.prog
+        V = prog._buffer("V", prog.n_nodes, B)
+        V[self.s_nodes] = S[:self.s_nodes.size, None]
+        for r, arr in given:
+            V[r] = arr
+        V[self.u_nodes] = U[self.u_rows]
+        if self.aliases.size:
+            V[self.aliases] = U[self.u_of[self.aliases]]
+        with np.errstate(all="ignore"):
+            for op, rows, a, b in self.mat_products:
+                V[rows] = op.forward(V[a], V[b])
+            for op, members, operands in self.mat_chains:
+                if members.shape[1] > 1:
+                    X = V[operands]
+                    op.running.accumulate(X, axis=1, out=X)
+                    V[members[:, :-1]] = X[:, 1:-1]  # the chain's end came from U
+        return V
+
+    # ---- backward -------------------------------------------------------------------------------
+    def backward(self, out: int, wrt: tuple[int, ...]) -> _Back | None:
+        """The backward plan from ``out`` (a row) to the leaves ``wrt`` (rows), or None when
+        ``out`` has no row of its own in U (a block's product or a chain's inner link, a leaf)."""
+        key = (out, wrt)
+        if key not in self._backs:
+            self._backs[key] = self._build_backward(out, wrt) if self.u_of[out] >= self.n_uleaf else None
+        return self._backs[key]
+
+    def _build_backward(self, out: int, wrt: tuple[int, ...]) -> _Back:
+        prog = self.prog
+        u_of, s_of = self.u_of, self.s_of
+        anc = prog.ancestors(prog.order[out])
+        need = prog.descendants(list(wrt)) if wrt else np.zeros(prog.n_nodes, dtype=bool)
+        act = anc & need
+        written = np.zeros(self.n_u, dtype=bool)
+        written[u_of[out]] = True
+        zero: set[int] = set()
+
+        def read(urows: np.ndarray) -> None:
+            zero.update(urows[~written[urows]].tolist())
+
+        def into(urows: np.ndarray, sources: np.ndarray, n_sources: int) -> Any:
+            # First write of a row sets it, later ones add: GU needs no clearing.
+            rows, summ = _summer(urows, sources, n_sources)
+            w = written[rows]
+            add = bool(w.any())
+            if add and not w.all():
+                zero.update(rows[~w].tolist())
+            written[rows] = True
+            dep = _depositor(rows, add)
+            if summ is None:
+                # A first write to consecutive rows: the caller may compute straight into them.
+                return dep, None if add else _span(rows)
+            return (lambda G, C: dep(G, summ(C))), None
+
+        steps: list[Any] = []
+        checks: list[Any] = []
+        live = prog.live
+        for e in reversed(self.entries):
+            if e[0] == "alias":
+                continue  # the identity's gradient lands in the row it shares with its operand
+            if e[0] == "plain":
+                op, nodes, args, srcs = e[1], e[2], e[3], e[4]
+                sub = act[nodes]
+                consts = _constant_partials(op)
+                for j in range(op.arity):
+                    tails = args[j]
+                    m = sub & need[tails]
+                    if consts[j] is None and not op.product:
+                        # Locals that no gradient here multiplies but the evaluator checks (a
+                        # product's are its finite operands; a constant partial is finite).
+                        unchecked = ~m & live[tails]
+                        if unchecked.any():
+                            checks.append(self._local_check(op, j, nodes[unchecked],
+                                                            tuple(a[unchecked] for a in args), srcs))
+                    if not m.any():
+                        continue
+                    read(u_of[nodes[m]])
+                    sub_args = tuple(a[m] for a in args)
+                    if srcs[j] == "U":
+                        k = int(m.sum())
+                        dep, out_rows = into(u_of[tails[m]], np.arange(k), k)
+                        steps.append(self._back_plain(op, j, consts[j], nodes[m], sub_args, srcs, dep, None,
+                                                      out_rows))
+                    else:  # params read from S: their gradient summed over the batch, into GS
+                        steps.append(self._back_plain(op, j, consts[j], nodes[m], sub_args, srcs, None,
+                                                      _vector_adder(s_of[tails[m]])))
+            elif e[0] == "chain":
+                members, operands = e[2], e[3]
+                sub = act[members[:, -1]]
+                if not sub.any():
+                    continue
+                ends = members[sub, -1]
+                ops_ = operands[sub]
+                m = need[ops_]
+                if not m.any():
+                    continue
+                read(u_of[ends])
+                src = np.broadcast_to(np.arange(ops_.shape[0])[:, None], ops_.shape)[m]
+                dep, _ = into(u_of[ops_[m]], src, ops_.shape[0])
+                gend = _rows_of(u_of[ends])
+                steps.append(lambda U, S, GU, GS, gend=gend, dep=dep: dep(GU, gend(GU)))
+            else:
+                blk: _Block = e[1]
+                ends = blk.members[:, -1]
+                if not act[ends].any():
+                    continue
+                read(u_of[ends])
+                steps.append(self._back_block(blk, need, into))
+        leaves = np.asarray(sorted(set(wrt)), dtype=np.int64)
+        inu = leaves[u_of[leaves] >= 0] if leaves.size else leaves
+        inu = inu[written[u_of[inu]]] if inu.size else inu
+        return _Back(steps, checks, np.asarray(sorted(zero), dtype=np.int64), int(u_of[out]),
+                     _rows_of(u_of[inu]) if inu.size else None, _vector_adder(s_of[inu]) if inu.size else None,
+                     s_of[np.asarray(wrt, dtype=np.int64)])
+
+    def _back_plain(self, op: Op, j: int, const: float | None, nodes: np.ndarray,
+                    args: tuple[np.ndarray, ...], srcs: tuple[str, ...], dep: Any, sadd: Any,
+                    out: slice | None = None) -> Any:
+        """Slot ``j`` of a plain group: Gout times the local, into GU (``dep``; straight into the
+        rows ``out`` when it is their first write) or summed over the batch into GS (``sadd``)."""
+        gout = _rows_of(self.u_of[nodes])
+        if const is not None:
+            if out is not None and sadd is None:
+                if const == 1.0:
+                    def copy(U: np.ndarray, S: np.ndarray, GU: np.ndarray, GS: np.ndarray) -> None:
+                        GU[out] = gout(GU)
+                    return copy
+                return lambda U, S, GU, GS: np.multiply(gout(GU), const, out=GU[out])
+            if const == 1.0:
+                term = gout
+            else:
+                def term(GU: np.ndarray) -> np.ndarray:
+                    return const * gout(GU)
+            if sadd is not None:
+                return lambda U, S, GU, GS: sadd(GS, _batch_sum(term(GU)))
+            return lambda U, S, GU, GS: dep(GU, term(GU))
+        partial = op.partials[j]
+        gets = [self._operand(a, src) for a, src in zip(args, srcs, strict=True)]
+        if len(gets) == 1:
+            g0 = gets[0]
+
+            def local(U: np.ndarray, S: np.ndarray) -> Any:
+                return partial(gout(U), g0(U, S))
+        else:
+            g0, g1 = gets
+
+            def local(U: np.ndarray, S: np.ndarray) -> Any:
+                return partial(gout(U), g0(U, S), g1(U, S))
+        if sadd is not None:
+            return lambda U, S, GU, GS: sadd(GS, _batch_sum(gout(GU) * local(U, S)))
+        if out is not None:
+            return lambda U, S, GU, GS: np.multiply(gout(GU), local(U, S), out=GU[out])
+        return lambda U, S, GU, GS: dep(GU, gout(GU) * local(U, S))
+
+    def _local_check(self, op: Op, j: int, nodes: np.ndarray, args: tuple[np.ndarray, ...],
+                     srcs: tuple[str, ...]) -> Any:
+        outg = _rows_of(self.u_of[nodes])
+        gets = [self._operand(a, src) for a, src in zip(args, srcs, strict=True)]
+        partial = op.partials[j]
+
+        def check(U: np.ndarray, S: np.ndarray) -> bool:
+            return bool(np.isfinite(partial(outg(U), *[g(U, S) for g in gets])).all())
+        return check
+
+    def _back_block(self, blk: _Block, need: np.ndarray, into: Any) -> Any:
+        u_of, s_of = self.u_of, self.s_of
+        m, q = blk.W.shape
+        gz = _rows_of(u_of[blk.members[:, -1]])
+        wext = self._weights(blk)
+        if blk.fold:
+            def wget(S: np.ndarray) -> np.ndarray:
+                return wext(S)[:, :q]
+        else:
+            wget = wext
+        xget = self._x_rows(blk)
+        dep_x, x_rows = into(u_of[blk.X], np.arange(q), q) if need[blk.X].any() else (None, None)
+        w_rows = self._w_rows(blk)
+        add_w = _vector_adder(s_of[w_rows]) if need[w_rows].any() else None
+        s_adds = []
+        u_deps = []
+        for p in ([] if blk.fold else blk.other.tolist()):
+            col = blk.operands[:, p]
+            if not need[col].any():
+                continue
+            if (self.kind[col] != _OP).all():
+                s_adds.append(_vector_adder(s_of[col]))
+            else:
+                u_deps.append(into(u_of[col], np.arange(m), m)[0])
+
+        if blk.exact:
+            wcol_ext = _column_of(s_of[w_rows], False)
+            if blk.fold:
+                def wcol(S: np.ndarray) -> np.ndarray:
+                    return wcol_ext(S)[:q]
+            else:
+                wcol = wcol_ext
+
+            def dot(U: np.ndarray, S: np.ndarray, GU: np.ndarray, GS: np.ndarray) -> None:
+                Gz = gz(GU)
+                if x_rows is not None:
+                    np.multiply(wcol(S), Gz, out=GU[x_rows])  # each product's local: its weight
+                elif dep_x is not None:
+                    dep_x(GU, wcol(S) * Gz)
+                if add_w is not None:
+                    add_w(GS, np.dot(xget(U), Gz[0]))  # Σ over the batch of x·Gz
+                if s_adds:
+                    total = _batch_sum(Gz)
+                    for add in s_adds:
+                        add(GS, total)
+                for dep in u_deps:
+                    dep(GU, Gz)
+            return dot
+
+        def block(U: np.ndarray, S: np.ndarray, GU: np.ndarray, GS: np.ndarray) -> None:
+            Gz = gz(GU)
+            if x_rows is not None:
+                np.dot(wget(S).T, Gz, out=GU[x_rows])
+            elif dep_x is not None:
+                dep_x(GU, np.dot(wget(S).T, Gz))
+            if add_w is not None:
+                add_w(GS, np.dot(Gz, xget(U).T).ravel())  # Σ over the batch of Gz·xᵀ (and of Gz·1)
+            if s_adds:
+                total = _batch_sum(Gz)
+                for add in s_adds:
+                    add(GS, total)
+            for dep in u_deps:
+                dep(GU, Gz)
+        return block
+
+    def run_backward(self, plan: _Back, U: np.ndarray, S: np.ndarray, B: int,
+                     GU: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(GU, GS) of a pass: per-sample gradients of U's rows, batch sums for every leaf (the
+        caller silences numpy's floating-point warnings: a non-finite value is checked for)."""
+        if GU is None:
+            GU = self.prog._buffer("GU", self.n_u, B)
+        if plan.zero.size:
+            GU[plan.zero] = 0.0
+        GU[plan.out_u] = 1.0
+        GS = np.zeros(self.n_s)
+        for f in plan.steps:
+            f(U, S, GU, GS)
+        if plan.leaf_get is not None:
+            plan.leaf_add(GS, _batch_sum(plan.leaf_get(GU)))
+        return GU, GS
+
+    def locals_finite(self, plan: _Back, U: np.ndarray, S: np.ndarray) -> bool:
+        """Whether the locals that no gradient of ``plan`` multiplies are finite."""
+        for check in plan.checks:
+            if not check(U, S):
+                return False
+        return True
+
+
+class _Back:
+    """A backward plan of :class:`_Fast`: closures in reverse order, local checks, rows to zero,
+    the output's row, the U leaves whose batch sums go to GS, and the S positions of ``wrt``."""
+
+    __slots__ = ("steps", "checks", "zero", "out_u", "leaf_get", "leaf_add", "wrt_s")
+
+    def __init__(self, steps: list[Any], checks: list[Any], zero: np.ndarray, out_u: int, leaf_get: Any,
+                 leaf_add: Any, wrt_s: np.ndarray):
+        self.steps = steps
+        self.checks = checks
+        self.zero = zero
+        self.out_u = out_u
+        self.leaf_get = leaf_get
+        self.leaf_add = leaf_add
+        self.wrt_s = wrt_s
+
+
+class Stepper:
+    """A training step compiled once: a batch of inputs as the rows of one array, the params as one
+    vector, the mean output and the mean gradient of every param back (see
+    :meth:`CompiledGraph.stepper`).
+
+    ``params`` lists the params in the order that the vectors use (the plan's: a block's weights
+    side by side), so a step copies the vector in and the gradients out as slices. Leaf values
+    other than the inputs and params (constants, unbatched inputs) are read from the graph when the
+    stepper is made; nothing per step builds a dictionary or reads a node attribute.
+    """
+
+    def __init__(self, prog: CompiledGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
+                 source_text: str | None = None):
+        self.prog = prog
+        fast = prog._fast()
+        self.fast = fast
+        self.inputs = list(inputs)
+        ranked = sorted(params, key=lambda p: int(fast.s_of[prog.row(p)]))
+        self.params: list[Any] = ranked
+        self.output = output
+        self.source_text = source_text
+        in_rows = np.asarray([prog.row(x) for x in self.inputs], dtype=np.int64)
+        p_rows = np.asarray([prog.row(p) for p in ranked], dtype=np.int64)
+        self.in_rows = in_rows
+        out = prog.row(output)
+        self.plan = fast.backward(out, tuple(p_rows.tolist()))
+        self.ok = self.plan is not None and not fast.s_only[in_rows].any()
+        self.S = np.array(list(map(_VALUE, fast.s_attrs)), dtype=float)
+        p_s = fast.s_of[p_rows]
+        self.p_s: slice | np.ndarray = _span(p_s) or p_s
+        in_u = fast.u_of[in_rows]
+        self.sel = np.flatnonzero(in_u >= 0)
+        dest = in_u[self.sel]
+        self.dest: slice | np.ndarray = _span(dest) or dest
+        self.all_inputs = self.sel.size == in_rows.size
+        self.out_u = int(fast.u_of[out])
+        self._work: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        # U's leaf rows that are neither inputs nor params (constants, the folded biases' ones)
+        # and its other rows of ones never change: written once per work matrix. Params that
+        # steps read per sample are written every step.
+        leaf_rows = np.arange(fast.n_uleaf)
+        leaf_nodes = np.full(fast.n_uleaf, -1, dtype=np.int64)
+        real = fast.u_rows < fast.n_uleaf
+        leaf_nodes[fast.u_rows[real]] = fast.u_nodes[real]
+        uleaf_s = np.arange(fast.n_s)[fast.uleaf_s]
+        varies = np.zeros(fast.n_uleaf, dtype=bool)
+        varies[in_u[self.sel]] = True
+        per_step = (leaf_nodes >= 0) & (fast.kind[leaf_nodes] == _PARAM) & ~varies
+        self.step_rows, self.step_s = leaf_rows[per_step], uleaf_s[per_step]
+        self.once_rows, self.once_s = leaf_rows[~per_step & ~varies], uleaf_s[~per_step & ~varies]
+
+    def _forward(self, X: np.ndarray, P: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(U, GU) for a batch: the stepper's own matrices (nobody else sees them), U filled."""
+        fast = self.fast
+        S = self.S
+        S[self.p_s] = P
+        B = X.shape[1]
+        work = self._work.get(B)
+        if work is None:
+            work = self._work[B] = (np.empty((fast.n_u, B)), np.empty((fast.n_u, B)))
+            work[0][self.once_rows] = S[self.once_s][:, None]
+            if fast.op_ones is not None:
+                work[0][fast.op_ones] = 1.0
+        U = work[0]
+        if self.step_rows.size:
+            U[self.step_rows] = S[self.step_s][:, None]
+        U[self.dest] = X if self.all_inputs else X[self.sel]
+        fast.run_entries(U, S)
+        return work
+
+    def _given(self, X: np.ndarray) -> list[tuple[int, np.ndarray]]:
+        return [(int(r), X[i]) for i, r in enumerate(self.in_rows.tolist())]
+
+    def _values(self, X: np.ndarray, P: np.ndarray) -> dict[Any, Any]:
+        values: dict[Any, Any] = dict(zip(self.inputs, X, strict=True))
+        values.update(zip(self.params, P.tolist(), strict=True))
+        return values
+
+    def step(self, X: np.ndarray, P: np.ndarray, *, check: bool = True) -> tuple[float, np.ndarray]:
+        """The mean output over the batch ``X`` (one row per input, one column per sample) with the
+        params ``P`` (in the order of :attr:`params`), and the mean ∂output/∂param of each.
+
+        Raises the plain evaluator's EvaluationError for a non-finite value or local derivative.
+        """
+        prog, fast, plan = self.prog, self.fast, self.plan
+        B = X.shape[1]
+        if not self.ok or plan is None:
+            run = prog.gradient_totals(self._values(X, P), self.params, output=self.output, check=check,
+                                       source_text=self.source_text)
+            assert run.totals is not None
+            return float(np.mean(run.value(self.output))), run.totals / B
+        S = self.S
+        with np.errstate(all="ignore"):
+            U, GU = self._forward(X, P)
+            finite = fast.finite(U)
+            GU, GS = fast.run_backward(plan, U, S, B, GU)
+            grads = GS[self.p_s]
+            bad = not math.isfinite(float(grads.sum())) or not fast.locals_finite(plan, U, S)
+            loss = float(U[self.out_u].sum()) / B  # np.mean's sum and division
+        if check and not finite:
+            prog._check_values(fast.materialise(U, S, self._given(X), B), self.source_text, False)
+        if check and bad:
+            V = fast.materialise(U, S, self._given(X), B)
+            prog.locals_matrix(V, check=True, source_text=self.source_text)
+        grads /= B
+        return loss, grads
+
+    def value(self, node: Any, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+        """The value of ``node`` on every sample of ``X`` with the params ``P`` (no finiteness check:
+        a far-away point may saturate)."""
+        if not self.ok:
+            return np.broadcast_to(self.prog.forward(self._values(X, P), check=False).value(node),
+                                   (X.shape[1],)).copy()
+        with np.errstate(all="ignore"):
+            U, _ = self._forward(X, P)
+        r = self.prog.row(node)
+        u = self.fast.u_of[r]
+        if u >= 0:
+            return U[u].copy()
+        return self.fast.materialise(U, self.S, self._given(X), X.shape[1])[r].copy()
+
+
 class Run:
     """The result of a compiled pass: value matrix ``V`` and, after backward, ``L`` and ``G``.
 
     ``scalar`` runs (no batched input) give floats from :meth:`value` and :meth:`grad`; batched
-    runs give 1-D arrays (one entry per sample).
+    runs give 1-D arrays (one entry per sample). A fast pass (:meth:`CompiledGraph.forward`,
+    :meth:`CompiledGraph.gradient_totals`) keeps its work matrix and makes ``V`` (and, after a
+    backward sweep, ``L`` and ``G``) on first access: drawings, path listings and JSON get every
+    node and edge, a training step never pays for them.
     """
 
-    def __init__(self, program: CompiledGraph, V: np.ndarray, L: np.ndarray | None, G: np.ndarray | None,
-                 scalar: bool, output: Any):
+    def __init__(self, program: CompiledGraph, V: np.ndarray | None, L: np.ndarray | None,
+                 G: np.ndarray | None, scalar: bool, output: Any, *,
+                 lazy: tuple[np.ndarray, np.ndarray, list[tuple[int, np.ndarray]], int] | None = None,
+                 backward: bool = False):
         self.program = program
-        self.V = V
-        self.L = L
-        self.G = G
+        self._V = V
+        self._L = L
+        self._G = G
         self.scalar = scalar
         self.output = output
+        self._lazy = lazy  # (U, S, given, batch) of a fast pass
+        self._backward = backward  # L and G are made on first access
+        self.totals: np.ndarray | None = None
+
+    @property
+    def V(self) -> np.ndarray:
+        """(n_nodes, batch) every node's value, rows in topological order."""
+        if self._V is None:
+            assert self._lazy is not None  # a run has a value matrix or a fast pass's work matrix
+            self._V = self.program._fast().materialise(*self._lazy)
+        return self._V
+
+    @V.setter
+    def V(self, V: np.ndarray) -> None:
+        self._V = V
+
+    @property
+    def L(self) -> np.ndarray | None:
+        """(n_edges, batch) every edge's local derivative, or None for a forward-only run."""
+        if self._L is None and self._backward:
+            self._L = self.program.locals_matrix(self.V, check=False)
+        return self._L
+
+    @L.setter
+    def L(self, L: np.ndarray | None) -> None:
+        self._L = L
+
+    @property
+    def G(self) -> np.ndarray | None:
+        """(n_nodes, batch) ∂output/∂node for every node, or None for a forward-only run."""
+        if self._G is None and self._backward:
+            L = self.L
+            assert L is not None
+            self._G = self.program.backward_matrix(L, self.output)
+        return self._G
+
+    @G.setter
+    def G(self, G: np.ndarray | None) -> None:
+        self._G = G
 
     @property
     def batch(self) -> int:
+        if self._V is None and self._lazy is not None:
+            return int(self._lazy[3])
         return int(self.V.shape[1])
 
     def _pick(self, row: np.ndarray) -> Any:
@@ -975,13 +2090,19 @@ class Run:
 
     def value(self, name: Any) -> Any:
         """The value of node ``name``."""
-        return self._pick(self.V[self.program.row(name)])
+        r = self.program.row(name)
+        if self._V is None and self._lazy is not None:
+            u = self.program._fast().u_of[r]
+            if u >= 0:
+                return self._pick(self._lazy[0][u])
+        return self._pick(self.V[r])
 
     def grad(self, name: Any) -> Any:
         """∂output/∂``name`` (needs :meth:`CompiledGraph.forward_backward`)."""
-        if self.G is None:
+        G = self.G
+        if G is None:
             raise GraphError("this run has no gradients: use forward_backward")
-        return self._pick(self.G[self.program.row(name)])
+        return self._pick(G[self.program.row(name)])
 
     def values(self) -> dict[Any, Any]:
         """node → value, for every node in topological order."""
@@ -989,17 +2110,19 @@ class Run:
 
     def grads(self) -> dict[Any, Any]:
         """node → ∂output/∂node, for every node in topological order."""
-        if self.G is None:
+        G = self.G
+        if G is None:
             raise GraphError("this run has no gradients: use forward_backward")
-        return self._as_dict(self.G)
+        return self._as_dict(G)
 
     def locals(self) -> dict[tuple[Any, Any, int], Any]:
         """(tail, head, slot) → local derivative, for every edge."""
         p = self.program
-        if self.L is None:
-            self.L = p.locals_matrix(self.V, check=False)
+        L = self.L
+        if L is None:
+            L = self.L = p.locals_matrix(self.V, check=False)
         order = p.order
-        rows = self.L[:, 0].tolist() if self.scalar else list(self.L)
+        rows = L[:, 0].tolist() if self.scalar else list(L)
         return {(order[t], order[h], s): x for t, h, s, x in
                 zip(p.tail.tolist(), p.head.tolist(), p.slot.tolist(), rows, strict=True)}
 
