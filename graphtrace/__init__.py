@@ -12,10 +12,11 @@ by finite differences.
 
 from __future__ import annotations
 
+import sys as _sys
 from importlib import import_module as _import_module
+from types import ModuleType as _ModuleType
 from typing import Any as _Any
 
-from .api import Gradients, Graph, load, parse
 from .errors import (
     DataError,
     EvaluationError,
@@ -41,6 +42,8 @@ __all__ = [
     "to_dot",
     "mlp",
     "train",
+    "Value",
+    "from_torch",
     "GraphtraceError",
     "ParseError",
     "GraphError",
@@ -50,9 +53,14 @@ __all__ = [
     "LimitError",
 ]
 
-# Names imported on first use: `graphtrace grad` starts in a fraction of a second only if it does
-# not load the drawing, training and reporting code it never runs.
+# Names imported on first use: `graphtrace --version`, `--help` and shell completion import
+# neither numpy nor networkx, and `graphtrace grad` does not load the drawing, training and
+# reporting code it never runs.
 _LAZY = {
+    "Graph": "api",
+    "Gradients": "api",
+    "load": "api",
+    "parse": "api",
     "Forward": "evaluate",
     "Path": "paths",
     "CheckReport": "check",
@@ -61,6 +69,8 @@ _LAZY = {
     "to_dot": "dot",
     "mlp": "network",  # graphtrace.mlp([2, 3, 1]) and graphtrace.train(net, data) are functions;
     "train": "training",  # their modules have other names, so importing one never shadows them
+    "Value": "trace",  # micrograd-compatible traced Values (graphtrace.trace.graph(value) for the graph)
+    "from_torch": "torch_bridge",  # PyTorch is imported only when from_torch is called
 }
 
 
@@ -75,3 +85,17 @@ def __getattr__(name: str) -> _Any:
 
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
+
+
+class _Package(_ModuleType):
+    """The package, with one rule: the function ``graphtrace.parse`` is never replaced by the
+    submodule of the same name, which Python's import system binds on the package when
+    ``graphtrace.parse`` (the module) is first imported (``sys.modules`` keeps the module)."""
+
+    def __setattr__(self, name: str, value: _Any) -> None:
+        if name == "parse" and isinstance(value, _ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+_sys.modules[__name__].__class__ = _Package

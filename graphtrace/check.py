@@ -9,11 +9,11 @@ marked and compared only between path sum and backprop.
 
 from __future__ import annotations
 
-__all__ = ["numeric_gradient", "richardson", "numeric_gradients", "gradient_entries", "step_size", "relative_error",
+__all__ = ["check_work", "MAX_PATH_WORK", "MAX_NUMERIC_WORK", "NUMERIC_SEED", "numeric_gradient", "richardson", "numeric_gradients", "gradient_entries", "step_size", "relative_error",
            "near_kink", "GradientEntry", "CheckReport"]
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 
 from . import compute as _compute
-from .errors import UsageError
+from .errors import LimitError, UsageError, env_limit
 from .evaluate import Forward
 from .graph import operands
 from .ops import OPS
@@ -154,8 +154,47 @@ def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
     return result
 
 
+MAX_PATH_WORK = 50_000_000_000
+"""Most (nodes checked × graph edges) of path sums one check computes, unless
+``GRAPHTRACE_MAX_PATH_WORK`` says otherwise: a forward sweep per node, about 0.5 ns per node·edge
+here, so the default is half a minute (a 470-470-1 net with every param is four times that)."""
+
+MAX_NUMERIC_WORK = 1_000_000_000
+"""Most (nodes × graph edges) of finite differences one check computes, unless
+``GRAPHTRACE_MAX_NUMERIC_WORK`` says otherwise (about 10–15 ns per node·edge here: 10–15 s).
+Above it finite differences run on a seeded random sample of the nodes (``numeric_all`` for all)."""
+
+NUMERIC_SEED = 0
+"""The seed of the sample of nodes that get finite differences when there are too many."""
+
+
+def check_work(n_nodes: int, n_edges: int, *, numeric_all: bool = False) -> int | None:
+    """How many of ``n_nodes`` get finite differences (None: all), or a LimitError when even the
+    path sums would take too long.
+
+    >>> check_work(10, 100), check_work(100_000, 400_000)
+    (None, 2500)
+    """
+    work = n_nodes * max(1, n_edges)
+    limit = env_limit("GRAPHTRACE_MAX_PATH_WORK", MAX_PATH_WORK)
+    if work > limit:
+        raise LimitError(f"path sums for {n_nodes:,} nodes over {n_edges:,} edges ({work:.3g} node·edges, "
+                         f"limit {limit:.3g}) would take minutes",
+                         hint="pass --wrt NAME for the gradients you want (each takes one forward sweep); "
+                              "raise the limit with GRAPHTRACE_MAX_PATH_WORK")
+    numeric_limit = env_limit("GRAPHTRACE_MAX_NUMERIC_WORK", MAX_NUMERIC_WORK)
+    if numeric_all or work <= numeric_limit:
+        return None
+    return max(1, numeric_limit // max(1, n_edges))
+
+
+Progress = Callable[[str, int, int], None]
+"""``progress(what, done, total)``: called as long work advances (the CLI draws a bar)."""
+
+
 def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, Any], wrt: Sequence[Any],
-                     values: Mapping[Any, Any] | None = None, *, numeric: bool = True) -> dict[Any, GradientEntry]:
+                     values: Mapping[Any, Any] | None = None, *, numeric: bool = True,
+                     numeric_sample: int | None = None, progress: Progress | None = None) -> dict[Any, GradientEntry]:
     """The three-way entry of every node in ``wrt``, with the path sums, path counts and kinks of
     all of them computed as columns of batched forward sweeps over the compiled graph.
 
@@ -165,10 +204,27 @@ def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, A
     output = forward.output
     wrt = list(wrt)
     near = near_kink(g, forward, _compute.ancestors(g, output))
-    totals = _compute.path_totals(g, forward, wrt, output, marked=near)
-    numbers = numeric_gradients(g, wrt, forward, values) if numeric else {}
+    totals: dict[Any, tuple[float, int, list[Any]]] = {}
+    for start in range(0, len(wrt), _PROGRESS_STEP):
+        totals.update(_compute.path_totals(g, forward, wrt[start:start + _PROGRESS_STEP], output, marked=near))
+        if progress is not None:
+            progress("path sums", min(len(wrt), start + _PROGRESS_STEP), len(wrt))
+    numbers: dict[Any, float | None] = {}
+    if numeric:
+        chosen = wrt
+        if numeric_sample is not None and numeric_sample < len(wrt):
+            rng = np.random.default_rng(NUMERIC_SEED)
+            picked = sorted(rng.choice(len(wrt), size=numeric_sample, replace=False).tolist())
+            chosen = [wrt[i] for i in picked]
+        for start in range(0, len(chosen), _PROGRESS_STEP):
+            numbers.update(numeric_gradients(g, chosen[start:start + _PROGRESS_STEP], forward, values))
+            if progress is not None:
+                progress("finite differences", min(len(chosen), start + _PROGRESS_STEP), len(chosen))
     return {w: GradientEntry(name=w, paths=totals[w][0], backprop=float(grads[w]),
                              numeric=numbers.get(w), n_paths=totals[w][1], kinks=totals[w][2]) for w in wrt}
+
+
+_PROGRESS_STEP = 2_048  # nodes per batch of path sums or finite differences between progress reports
 
 
 def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-3) -> list[Any]:
@@ -227,6 +283,8 @@ class CheckReport:
     entries: dict[Any, GradientEntry]
     tol: float
     forward: Forward | None = field(default=None, repr=False)
+    numeric_sampled: int | None = None
+    """How many entries got finite differences when they ran on a sample (None: every entry)."""
 
     def __post_init__(self) -> None:
         # a NaN tolerance would make every comparison false and break strict JSON
@@ -253,3 +311,16 @@ class CheckReport:
         verdict = "ok" if self.ok else f"{len(self.failures)} mismatch(es)"
         return (f"CheckReport({len(self.entries)} gradients, max_abs_error={self.max_abs_error:.3g}, "
                 f"max_rel_error={self.max_rel_error:.3g}, tol={self.tol:g}: {verdict})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the three answers side by side, one row per gradient (the first 50)."""
+        from .text import html_table
+
+        shown = list(self.entries.values())[:50]
+        out = self.forward.output if self.forward is not None else "output"
+        rows = [[str(e.name), e.paths, e.backprop, "n/a" if e.numeric is None else e.numeric, e.n_paths,
+                 e.rel_error, "✓" if e.ok(self.tol) else "✗"] for e in shown]
+        verdict = "ok" if self.ok else f"MISMATCH in {len(self.failures)}"
+        return html_table(["wrt", f"∂{out}/∂· paths", "backprop", "numeric", "paths #", "rel error", ""], rows,
+                          caption=f"gradient check, tol {self.tol:g}: {verdict}",
+                          more=len(self.entries) - len(shown))

@@ -4,9 +4,10 @@ Every caller (the library's ``Graph``, ``grad``/``check``/``paths``, drawings, t
 training, prediction, the demo) asks this module; it alone decides whether the compiled engine
 (:mod:`graphtrace.engine`) or the reference oracles (:mod:`graphtrace.evaluate`,
 :mod:`graphtrace.backprop`, :mod:`graphtrace.paths`) run. The rule (:func:`uses_engine`): values
-of more than one dimension go to the reference evaluator, which broadcasts any shape; a batch goes
-to the engine; a single point goes to the engine when the graph is wide enough for its grouped
-numpy calls to pay off (:data:`WIDE`), else to the plain loop, which is faster on thin chains.
+of more than one dimension, and graphs with a variadic op (softmax, logsumexp, cross_entropy: the
+engine compiles ops of one or two operands), go to the reference oracles; a batch goes to the
+engine; a single point goes to the engine when the graph is wide enough for its grouped numpy
+calls to pay off (:data:`WIDE`), else to the plain loop, which is faster on thin chains.
 
 Both answer alike to rounding; the engine is tested against the reference oracles, which stay
 separate code (a path sum here is a forward sweep, never backprop's reverse sweep).
@@ -15,8 +16,8 @@ separate code (a path sum here is a forward sweep, never backprop's reverse swee
 from __future__ import annotations
 
 __all__ = ["WIDE", "uses_engine", "forward", "engine_forward", "gradients", "count_paths",
-           "sum_over_paths", "top_paths", "path_flows", "path_totals", "ancestors",
-           "perturbed_outputs", "output_at", "mean_loss_and_gradients", "CompiledForward"]
+           "sum_over_paths", "top_paths", "top_limit", "MAX_TOP", "path_flows", "path_totals", "ancestors",
+           "perturbed_outputs", "output_at", "mean_loss_and_gradients", "stepper", "CompiledForward"]
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -28,9 +29,13 @@ import numpy as np
 from . import paths as _reference_paths
 from .backprop import backprop as _reference_backprop
 from .engine import CompiledGraph, Run, compile_graph
-from .errors import GraphError
+from .errors import EvaluationError, GraphError, LimitError, env_limit
 from .evaluate import Forward
 from .evaluate import evaluate as _reference_evaluate
+from .graph import operands, topological_order
+from .ops import OPS, UNARY
+
+_IDENTITY = UNARY["UAdd"]
 
 WIDE = 4
 """Average nodes per (level, op) group from which the engine beats the plain evaluator on one
@@ -59,6 +64,93 @@ def _wide(prog: CompiledGraph) -> bool:
     return prog.n_groups == 0 or prog.n_ops >= WIDE * prog.n_groups
 
 
+def compilable(g: nx.MultiDiGraph) -> bool:
+    """Whether the engine can compile ``g``: no variadic op (scanned once per graph version).
+
+    >>> from graphtrace import parse
+    >>> compilable(parse("x: input = 2\\ny = x*x").nx), compilable(parse("v: input = [1, 2]\\ny = logsumexp(v)").nx)
+    (True, False)
+    """
+    version = getattr(g, "version", None)
+    cached = g.graph.get("_compilable")
+    if cached is not None and version is not None and cached[0] == version:
+        return bool(cached[1])
+    ok = not any(OPS[d["op"]].variadic for _, d in g.nodes(data=True) if d.get("kind") == "op")
+    if version is not None:
+        g.graph["_compilable"] = (version, ok)
+    return ok
+
+
+def _order(g: nx.MultiDiGraph) -> list[Any]:
+    return compile_graph(g).order if compilable(g) else topological_order(g)
+
+
+def lowered(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+    """``g`` with every variadic op written with ops of one or two operands (``Op.lowered``), for
+    the engine: the same nodes keep their ids and values (leaves share their attributes), new ones
+    are named ``<node>/<op>_<n>``. Cached on ``g`` per structure version. Training only: the three
+    answers always run on the graph as written.
+
+    >>> from graphtrace import parse
+    >>> g = parse("v: param = [1.0, 2.0]\\nL = logsumexp(v)").nx
+    >>> sorted(d.get("op", "") for _, d in lowered(g).nodes(data=True) if d.get("kind") == "op")
+    ['add', 'add', 'exp', 'exp', 'identity', 'log', 'max', 'sub', 'sub']
+    """
+    version = getattr(g, "version", None)
+    cached = g.graph.get("_lowered")
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    low = g.__class__()
+    low.graph.update({k: v for k, v in g.graph.items() if not k.startswith("_")})
+    counter = [0]
+
+    def node(name: Any, attrs: dict[str, Any], args: list[Any]) -> Any:
+        low.add_node(name)
+        low._node[name] = attrs  # the same attribute dict: a leaf's value stays shared
+        for slot, u in enumerate(args):
+            low.add_edge(u, name, key=slot)
+        return name
+
+    for v in topological_order(g):
+        d = g.nodes[v]
+        op = OPS[d["op"]] if d.get("kind") == "op" else None
+        args = operands(g, v) if op is not None else []
+        if op is None or not op.variadic:
+            node(v, d, args)
+            continue
+        assert op.lowered is not None
+
+        def emit(name: str, *ins: Any, v: Any = v, d: dict[str, Any] = d) -> Any:
+            counter[0] += 1
+            return node(f"{v}/{name}_{counter[0]}", {"kind": "op", "op": name, "line": d.get("line")}, list(ins))
+
+        def const(value: float, v: Any = v) -> Any:
+            counter[0] += 1
+            return node(f"{v}/const_{counter[0]}", {"kind": "const", "value": value}, [])
+
+        last = op.lowered(emit, const, list(args))
+        node(v, {**d, "op": _IDENTITY}, [last])  # the node itself: the identity of its value
+    low.graph["topological"] = True
+    low.graph["built_version"] = getattr(low, "version", None)
+    g.graph["_lowered"] = (version, low)
+    return low
+
+
+def _labels_valid(g: nx.MultiDiGraph, values: Mapping[Any, Any]) -> bool:
+    """Whether every class index (cross_entropy's last operand) is a leaf that holds a valid class."""
+    for v, d in g.nodes(data=True):
+        op = OPS[d["op"]] if d.get("kind") == "op" else None
+        if op is None or op.domain is None or not op.variadic:
+            continue
+        args = operands(g, v)
+        if g.nodes[args[-1]].get("kind") == "op":
+            return False
+        k = values.get(args[-1], g.nodes[args[-1]].get("value"))
+        if bool(np.any(op.domain(*([0.0] * (len(args) - 1)), k))):
+            return False
+    return True
+
+
 def uses_engine(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> bool:
     """Whether the compiled engine runs ``g`` at ``values`` (else the reference evaluator does).
 
@@ -67,7 +159,7 @@ def uses_engine(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> 
     >>> uses_engine(g), uses_engine(g, {"x": [1.0, 2.0]}), uses_engine(g, {"x": [[1.0]]})
     (False, True, False)
     """
-    if not _engine_takes(values):
+    if not _engine_takes(values) or not compilable(g):
         return False
     return _batched(values) or _wide(compile_graph(g))
 
@@ -152,11 +244,103 @@ def mean_loss_and_gradients(g: nx.MultiDiGraph, values: Mapping[Any, Any], param
     (22.5, [15.0])
     """
     output = _output(g, output)
-    prog = compile_graph(g)
-    run = prog.forward_backward(values, output=output, source_text=source_text)
-    assert run.G is not None  # forward_backward always computes gradients
-    rows = [prog.row(p) for p in params]
-    return float(run.V[prog.row(output)].mean()), run.G[rows].mean(axis=1).tolist()
+    if not compilable(g):
+        # The engine runs the lowered graph (same values and gradients); a class index outside its
+        # range, or a non-finite value, goes to the reference, whose error names the script's node.
+        if _labels_valid(g, values):
+            try:
+                run = compile_graph(lowered(g)).forward_backward(values, output=output)
+            except EvaluationError:
+                run = None
+            if run is not None and run.G is not None:
+                rows = [run.program.row(p) for p in params]
+                return float(run.V[run.program.row(output)].mean()), run.G[rows].mean(axis=1).tolist()
+        fwd = _reference_evaluate(g, values, output=output, source_text=source_text)
+        grads = _reference_backprop(g, fwd, output=output)
+        return float(np.mean(fwd.values[output])), [float(np.mean(grads[p])) for p in params]
+    run = compile_graph(g).gradient_totals(values, params, output=output, source_text=source_text)
+    assert run.totals is not None  # gradient_totals always sums the gradients of ``params``
+    return float(np.mean(run.value(output))), (run.totals / run.batch).tolist()
+
+
+class _ValuesStepper:
+    """:func:`stepper` for a graph the engine does not compile: :func:`mean_loss_and_gradients` on
+    dictionaries, one per step."""
+
+    def __init__(self, g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
+                 source_text: str | None):
+        self.g, self.output, self.source_text = g, output, source_text
+        self.inputs, self.params = list(inputs), list(params)
+
+    def _values(self, X: np.ndarray, P: np.ndarray) -> dict[Any, Any]:
+        values: dict[Any, Any] = dict(zip(self.inputs, X, strict=True))
+        values.update(zip(self.params, P.tolist(), strict=True))
+        return values
+
+    def step(self, X: np.ndarray, P: np.ndarray, *, check: bool = True) -> tuple[float, np.ndarray]:
+        loss, grads = mean_loss_and_gradients(self.g, self._values(X, P), self.params, output=self.output,
+                                              source_text=self.source_text)
+        return loss, np.asarray(grads, dtype=float)
+
+    def value(self, node: Any, X: np.ndarray, P: np.ndarray) -> np.ndarray:
+        fwd = forward(self.g, self._values(X, P), output=self.output, with_locals=False, check=False)
+        return np.broadcast_to(np.asarray(fwd.values[node], dtype=float), (X.shape[1],)).copy()
+
+
+class _LoweredStepper(_ValuesStepper):
+    """:func:`stepper` for a graph with a variadic op: the engine's step on its lowered copy (see
+    :func:`lowered`) while every class index is valid and every value finite; else the reference's
+    step, whose error names the script's node (as :func:`mean_loss_and_gradients` decides)."""
+
+    def __init__(self, g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
+                 source_text: str | None):
+        super().__init__(g, inputs, params, output, source_text)
+        self.fast = compile_graph(lowered(g)).stepper(inputs, params, output=output)
+        self.params = list(self.fast.params)  # the vector's order
+        # The class indices, found once (cross_entropy's last operand): (op, leaf, operands).
+        self.labels: list[tuple[Any, Any, int]] = []
+        self.usable = True
+        for v, d in g.nodes(data=True):
+            op = OPS[d["op"]] if d.get("kind") == "op" else None
+            if op is None or op.domain is None or not op.variadic:
+                continue
+            args = operands(g, v)
+            self.usable = self.usable and g.nodes[args[-1]].get("kind") != "op"
+            self.labels.append((op, args[-1], len(args)))
+
+    def _valid(self, X: np.ndarray) -> bool:
+        for op, leaf, n in self.labels:
+            k = X[self.inputs.index(leaf)] if leaf in self.inputs else self.g.nodes[leaf].get("value")
+            if bool(np.any(op.domain(*([0.0] * (n - 1)), k))):
+                return False
+        return True
+
+    def step(self, X: np.ndarray, P: np.ndarray, *, check: bool = True) -> tuple[float, np.ndarray]:
+        if self.usable and self._valid(X):
+            try:
+                return self.fast.step(X, P, check=check)
+            except EvaluationError:
+                pass  # the reference's step raises the error, naming the script's node
+        return super().step(X, P, check=check)
+
+
+def stepper(g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], *, output: Any = None,
+            source_text: str | None = None) -> Any:
+    """A training step made once: ``step(X, P)`` gives the mean output over the batch ``X`` (one row
+    per input, one column per sample) and the mean ∂output/∂param for the params ``P``, a vector in
+    the order of ``stepper.params``; ``value(node, X, P)`` gives a node's values. The engine's
+    (:class:`~graphtrace.engine.Stepper`: dense blocks, no dictionary per step) when the graph
+    compiles, or on its lowered copy when it holds a variadic op (softmax cross-entropy).
+
+    >>> from graphtrace import parse
+    >>> st = stepper(parse("x: input = 1\\nw: param = 3\\nL = (w*x)**2").nx, ["x"], ["w"])
+    >>> st.step(np.array([[1.0, 2.0]]), np.array([3.0]))[1].tolist()
+    [15.0]
+    """
+    output = _output(g, output)
+    if compilable(g):
+        return compile_graph(g).stepper(inputs, params, output=output, source_text=source_text)
+    return _LoweredStepper(g, inputs, params, output, source_text)
 
 
 # ---- paths ---------------------------------------------------------------------------------------
@@ -168,7 +352,7 @@ def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
     3
     """
     if not uses_engine(g):
-        return _reference_paths.count_paths(g, wrt, output, compile_graph(g).order)
+        return _reference_paths.count_paths(g, wrt, output, _order(g))
     prog = compile_graph(g)
     rows = [prog.row(wrt)]
     n = float(prog.tangents(None, rows, output)[0])
@@ -180,23 +364,37 @@ def sum_over_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = Non
     dynamic program (the engine's vectorised sweep, or the reference one for batched values and
     nodes no input or param feeds)."""
     output = fwd.output if output is None else output
-    L = _scalar_locals(g, fwd)
-    prog = compile_graph(g)
-    if L is None or not prog.live[prog.row(wrt)]:
+    L = _scalar_locals(g, fwd)  # None unless the engine ran (so the graph compiles)
+    prog = compile_graph(g) if L is not None else None
+    if prog is None or not prog.live[prog.row(wrt)]:
         return _reference_paths.sum_over_paths(g, fwd, wrt, output)
     return float(prog.tangents(L, [prog.row(wrt)], output)[0])
 
 
 _TOP_CELLS = 50_000_000  # k-best DP cells (top × nodes) above which the engine's tables get too big
 
+MAX_TOP = 1_000
+"""The most paths ``top_paths`` lists, unless ``GRAPHTRACE_MAX_TOP`` says otherwise: its dynamic
+program keeps ``top`` partial paths at every node (a 500-step ladder at top 10,000 took 4 GB)."""
+
+
+def top_limit() -> int:
+    """How many paths :func:`top_paths` may list: ``GRAPHTRACE_MAX_TOP`` or :data:`MAX_TOP`."""
+    return env_limit("GRAPHTRACE_MAX_TOP", MAX_TOP)
+
 
 def top_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None, *,
               top: int = 10) -> list[_reference_paths.Path]:
     """The ``top`` paths from ``wrt`` with the largest |product|, best first (a k-best DP)."""
+    limit = top_limit()
+    if top > limit:
+        raise LimitError(f"--top {top:,} asks for more paths than graphtrace lists ({limit:,})",
+                         hint="the count and the sum over all paths are exact whatever --top is; "
+                              "raise the limit with GRAPHTRACE_MAX_TOP")
     output = fwd.output if output is None else output
     L = _scalar_locals(g, fwd)
-    prog = compile_graph(g)
-    if L is None or not prog.live[prog.row(wrt)] or top * prog.n_nodes > _TOP_CELLS:
+    prog = compile_graph(g) if L is not None else None
+    if L is None or prog is None or not prog.live[prog.row(wrt)] or top * prog.n_nodes > _TOP_CELLS:
         return _reference_paths.top_paths(g, fwd, wrt, output, top=top)
     order = prog.order
     found = []
@@ -214,18 +412,17 @@ def path_flows(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None) -
 
 def between(g: nx.MultiDiGraph, wrt: Any, output: Any) -> list[Any]:
     """The nodes on some path from ``wrt`` to ``output``, in topological order."""
-    return _reference_paths.between(g, compile_graph(g).order, wrt, output)
+    return _reference_paths.between(g, _order(g), wrt, output)
 
 
 def ancestors(g: nx.MultiDiGraph, output: Any) -> list[Any]:
     """``output`` and every node it depends on, in topological order."""
-    prog = compile_graph(g)
     if uses_engine(g):
+        prog = compile_graph(g)
         mask = prog.ancestors(output)
-    else:
-        up = nx.ancestors(g, output)
-        mask = np.fromiter((v in up or v == output for v in prog.order), dtype=bool, count=prog.n_nodes)
-    return [v for v, m in zip(prog.order, mask.tolist(), strict=True) if m]
+        return [v for v, m in zip(prog.order, mask.tolist(), strict=True) if m]
+    up = nx.ancestors(g, output)
+    return [v for v in _order(g) if v in up or v == output]
 
 
 def path_totals(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], output: Any, *,
@@ -236,12 +433,12 @@ def path_totals(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], output: An
     On one point the engine computes every column in batched forward sweeps; batched values and
     nodes no input or param feeds take the reference functions, one node at a time.
     """
-    prog = compile_graph(g)
     L = _scalar_locals(g, fwd)
-    fast = [w for w in wrt if L is not None and prog.live[prog.row(w)]]
+    prog = compile_graph(g) if L is not None else None
+    fast = [w for w in wrt if prog is not None and prog.live[prog.row(w)]]
     result: dict[Any, tuple[float, int, list[Any]]] = {}
     if fast:
-        assert L is not None
+        assert L is not None and prog is not None
         rows = [prog.row(w) for w in fast]
         sums, counts, chains, ends = prog.path_totals(L, rows, output)
         marked_rows = [prog.index[v] for v in marked]

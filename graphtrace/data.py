@@ -19,8 +19,11 @@ __all__ = [
     "DEFAULT_MAX_CSV_ROWS",
     "DEFAULT_MAX_CSV_COLS",
     "DEFAULT_MAX_CSV_BYTES",
+    "DEFAULT_MAX_CSV_CELLS",
+    "max_rows_limit",
     "Dataset",
     "make_dataset",
+    "MULTICLASS",
     "triangle_sides",
     "write_csv",
     "read_csv",
@@ -33,16 +36,21 @@ import math
 import os
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from .errors import DataError, LimitError, Location, UsageError, env_limit
 from .text import did_you_mean
 
-DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss")
+DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss", "blobs", "spiral")
 """The names :func:`make_dataset` knows, in the order help texts list them."""
+
+MULTICLASS: tuple[str, ...] = ("blobs", "spiral")
+"""The data sets with any number of classes (``classes=K``, labels 0 to K − 1; 3 by default)."""
+MAX_CLASSES = 10
 
 TRIANGLE: tuple[tuple[float, float], ...] = ((0.0, 2.5), (-2.5, -2.5), (2.5, -2.5))
 """The course's triangle (§3): area 12.5 of the 36 of the square [-3, 3]², so ≈ 34.7 % positives.
@@ -51,23 +59,30 @@ A smaller triangle such as (0, 2), (-2, -1.5), (2, -1.5) covers only 7/36 ≈ 19
 always answers "outside" would already be 81 % right, which hides whether it learnt anything.
 """
 
-MAX_SAMPLES = 10_000_000
+
 """Largest ``n`` :func:`make_dataset` accepts (10 million rows × 3 columns is 240 MB of float64)."""
 
 DEFAULT_MAX_CSV_ROWS = 1_000_000
 DEFAULT_MAX_CSV_COLS = 1_000
 DEFAULT_MAX_CSV_BYTES = 200_000_000
+DEFAULT_MAX_CSV_CELLS = 20_000_000
+"""Most numbers a data set may hold (160 MB as float64): rows × columns, checked as rows arrive."""
 
+MAX_SAMPLES = DEFAULT_MAX_CSV_ROWS
+"""The most samples :func:`make_dataset` draws by default: as many rows as a CSV may have, so that
+every data set graphtrace writes can be read back by ``train`` (``GRAPHTRACE_MAX_CSV_ROWS`` moves
+both)."""
 _ENV_ROWS = "GRAPHTRACE_MAX_CSV_ROWS"
 _ENV_COLS = "GRAPHTRACE_MAX_CSV_COLS"
 _ENV_BYTES = "GRAPHTRACE_MAX_CSV_BYTES"
+_ENV_CELLS = "GRAPHTRACE_MAX_CSV_CELLS"
 
 TARGET = "y"
 """The column that holds the labels; every other column is a feature."""
 
 # Half the width of each data set's square: noise is measured in these units, so noise=0.1 moves a
 # point by about a tenth of the plot's half-width whatever the data set.
-_HALF_WIDTH = {"triangle": 3.0, "circle": 5.0, "xor": 5.0, "gauss": 5.0}
+_HALF_WIDTH = {"triangle": 3.0, "circle": 5.0, "xor": 5.0, "gauss": 5.0, "blobs": 5.0, "spiral": 5.0}
 
 # The CSV number grammar: plain ASCII decimals. float() also takes "1_000", "nan", "inf" and
 # non-ASCII digits, none of which a spreadsheet or numpy would read back the same way.
@@ -122,7 +137,8 @@ class Dataset:
         return int(self.values.shape[0])
 
     def __repr__(self) -> str:
-        return f"Dataset(name={self.name!r}, columns={self.columns!r}, n={len(self)})"
+        shown = ", ".join(self.columns[:8]) + (f", … ({len(self.columns)} columns)" if len(self.columns) > 8 else "")
+        return f"Dataset(name={self.name!r}, columns=({shown}), n={len(self)})"
 
     @property
     def feature_names(self) -> tuple[str, ...]:
@@ -198,8 +214,10 @@ def triangle_sides() -> list[tuple[float, float, float]]:
     return sides
 
 
-def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) -> Dataset:
-    """Generate a two-feature toy data set with columns ``x1, x2, y`` and labels in {0, 1}.
+def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0,
+                 classes: int | None = None) -> Dataset:
+    """Generate a two-feature toy data set with columns ``x1, x2, y`` and labels in {0, 1}
+    (``blobs`` and ``spiral``: the class index, 0 to ``classes`` − 1).
 
     Data sets (the last three as in TensorFlow Playground):
 
@@ -209,6 +227,10 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) 
     - ``xor``: each coordinate uniform in [-5, -0.3] ∪ [0.3, 5] (a 0.3 margin around the axes);
       y = 1 when x1·x2 > 0.
     - ``gauss``: ⌈n/2⌉ points with y = 1 from N((2, 2), I), ⌊n/2⌋ with y = 0 from N((-2, -2), I).
+    - ``blobs``: K classes (``classes``, default 3), point i of class i mod K, from N(c_k, 0.8²·I)
+      with the centres c_k on a circle of radius 3 (c_0 straight up, then counter-clockwise).
+    - ``spiral``: K arms (CS231n's spiral): class k at radius r = 4.5·t and angle
+      2πk/K + 4t + N(0, 0.2²), t uniform in [0.04, 1).
 
     Circle and gauss are shuffled, so any prefix holds both classes. Labels are always computed
     on the clean points. Then, when ``noise > 0``, every feature gets independent gaussian noise
@@ -225,7 +247,7 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) 
 
     Args:
         name: one of :data:`DATASET_NAMES`.
-        n: number of samples, 1 to :data:`MAX_SAMPLES`.
+        n: number of samples, 1 to :func:`max_rows_limit` (1,000,000 by default).
         seed: a non-negative integer seed.
         noise: 0 to 1; see above.
 
@@ -242,8 +264,12 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) 
             f"unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}",
             hint=did_you_mean(str(name), DATASET_NAMES),
         )
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or not 1 <= n <= MAX_SAMPLES:
-        raise DataError(f"n must be an integer from 1 to {MAX_SAMPLES:,}, got {n!r}")
+    most = max_rows_limit()
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise DataError(f"n must be an integer from 1 to {most:,}, got {n!r}")
+    if n > most:
+        raise LimitError(f"n must be an integer from 1 to {most:,} (the most rows a data file may have), "
+                         f"got {n!r}", hint=f"set {_ENV_ROWS} to raise the limit for writing and reading")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise DataError(f"seed must be a non-negative integer, got {seed!r}")
     try:
@@ -252,10 +278,19 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0) 
         raise DataError(f"noise must be a number from 0 to 1, got {noise!r}") from None
     if not 0.0 <= noise <= 1.0:  # also rejects nan
         raise DataError(f"noise must be a number from 0 to 1, got {noise!r}")
+    if name in MULTICLASS:
+        k = 3 if classes is None else classes
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_CLASSES:
+            raise DataError(f"classes must be an integer from 2 to {MAX_CLASSES}, got {classes!r}")
+    elif classes not in (None, 2):
+        raise DataError(f"'{name}' has two classes; --classes works with {' and '.join(MULTICLASS)}")
 
     n = int(n)
     rng = np.random.default_rng(int(seed))
-    X, y = _GENERATORS[name](rng, n)
+    if name in MULTICLASS:
+        X, y = _MULTI[name](rng, n, int(k))
+    else:
+        X, y = _GENERATORS[name](rng, n)
     if noise > 0.0:
         X = X + rng.normal(0.0, noise * _HALF_WIDTH[name], size=X.shape)
     values = np.column_stack([X, y.astype(np.float64)])
@@ -299,6 +334,27 @@ def _gauss(rng: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 _GENERATORS = {"triangle": _triangle, "circle": _circle, "xor": _xor, "gauss": _gauss}
+
+
+def _blobs(rng: np.random.Generator, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % k
+    angle = np.pi / 2 + 2 * np.pi * np.arange(k) / k
+    centres = 3.0 * np.column_stack([np.cos(angle), np.sin(angle)])
+    X = centres[y] + 0.8 * rng.standard_normal((n, 2))
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+def _spiral(rng: np.random.Generator, n: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.arange(n) % k
+    t = rng.uniform(0.04, 1.0, size=n)
+    angle = 2 * np.pi * y / k + 4.0 * t + 0.2 * rng.standard_normal(n)
+    X = 4.5 * t[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
+    order = rng.permutation(n)
+    return X[order], y[order]
+
+
+_MULTI = {"blobs": _blobs, "spiral": _spiral}
 
 
 def _unit_directions(rng: np.random.Generator, m: int) -> np.ndarray:
@@ -425,45 +481,62 @@ def read_csv(
     rows_limit = _resolve_limit(max_rows, _ENV_ROWS, DEFAULT_MAX_CSV_ROWS, "max_rows")
     cols_limit = _resolve_limit(max_cols, _ENV_COLS, DEFAULT_MAX_CSV_COLS, "max_cols")
     bytes_limit = _resolve_limit(max_bytes, _ENV_BYTES, DEFAULT_MAX_CSV_BYTES, "max_bytes")
+    cells_limit = env_limit(_ENV_CELLS, DEFAULT_MAX_CSV_CELLS)
     if text is not None:
         file = name if name is not None else "<data>"
         if not isinstance(text, str):
             raise UsageError(f"read_csv text= must be a str, got {type(text).__name__}")
         if len(text) > bytes_limit:
             raise _bytes_limit_error(file, len(text), bytes_limit)
-        if "\x00" in text:
-            raise _nul_error(file, text.count("\n", 0, text.index("\x00")) + 1)
-    else:
-        file = name if name is not None else os.fspath(path)  # type: ignore[arg-type]
-        text = _read_text(Path(path), file, bytes_limit)  # type: ignore[arg-type]
-    return _parse_csv(text, file, rows_limit, cols_limit)
-
-
-def _read_text(path: Path, file: str, max_bytes: int) -> str:
+        lines: Iterator[tuple[int, str]] = _text_lines(text, file)
+        return _parse_csv(lines, file, rows_limit, cols_limit, cells_limit)
+    file = name if name is not None else os.fspath(path)  # type: ignore[arg-type]
     try:
-        size = os.path.getsize(path)
-        if size > max_bytes:
-            raise _bytes_limit_error(file, size, max_bytes)
-        with open(path, "rb") as fh:
-            raw = fh.read(max_bytes + 1)  # the file may have grown since getsize
+        size = os.path.getsize(path)  # type: ignore[arg-type]
+        if size > bytes_limit:
+            raise _bytes_limit_error(file, size, bytes_limit)
+        with open(path, "rb") as fh:  # type: ignore[arg-type]
+            return _parse_csv(_file_lines(fh, file, bytes_limit), file, rows_limit, cols_limit, cells_limit)
     except OSError as exc:
         raise DataError(
             f"cannot read data file: {exc.strerror or exc}", location=Location(file)
         ) from None
-    if len(raw) > max_bytes:
-        raise _bytes_limit_error(file, len(raw), max_bytes)
-    nul = raw.find(b"\x00")
-    if nul >= 0:
-        raise _nul_error(file, raw.count(b"\n", 0, nul) + 1)
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise DataError(
-            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
-            location=Location(file, line=line),
-            hint="save the file as UTF-8 text",
-        ) from None
+
+
+def max_rows_limit() -> int:
+    """The most data rows a CSV may have (``GRAPHTRACE_MAX_CSV_ROWS`` or 1,000,000): ``graphtrace
+    data -n`` writes no more, so that every file it writes can be read back."""
+    return env_limit(_ENV_ROWS, DEFAULT_MAX_CSV_ROWS)
+
+
+def _text_lines(text: str, file: str) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its end) for text given in memory."""
+    for lineno, line in enumerate(io.StringIO(text, newline=""), start=1):
+        if "\x00" in line:
+            raise _nul_error(file, lineno)
+        yield lineno, line.rstrip("\r\n")
+
+
+def _file_lines(fh: BinaryIO, file: str, max_bytes: int) -> Iterator[tuple[int, str]]:
+    """Lines of a file read one at a time: memory stays that of one line (and one line is at
+    most the byte limit), whatever the file's size; the file may have grown since it was sized."""
+    read = 0
+    for lineno, raw in enumerate(fh, start=1):
+        read += len(raw)
+        if read > max_bytes:
+            raise _bytes_limit_error(file, read, max_bytes)
+        if b"\x00" in raw:
+            raise _nul_error(file, lineno)
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            offset = read - len(raw) + exc.start
+            raise DataError(
+                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {offset})",
+                location=Location(file, line=lineno),
+                hint="save the file as UTF-8 text",
+            ) from None
+        yield lineno, line.rstrip("\r\n")
 
 
 def _nul_error(file: str, line: int) -> DataError:
@@ -489,50 +562,68 @@ def _resolve_limit(value: int | None, env: str, default: int, what: str) -> int:
     return int(value)
 
 
-def _parse_csv(text: str, file: str, max_rows: int, max_cols: int) -> Dataset:
-    if text.startswith("\ufeff"):
-        text = text[1:]
-    stripped = [line.strip() for line in text.split("\n")]
-    header_idx = next((i for i, s in enumerate(stripped) if s and s[0] != "#"), None)
-    if header_idx is None:
+def _parse_csv(lines: Iterator[tuple[int, str]], file: str, max_rows: int, max_cols: int,
+               max_cells: int) -> Dataset:
+    """Header, then data rows in chunks: only the parsed numbers are kept (8 bytes a cell), and a
+    file over a limit is refused at the first row past it, before the rest is read."""
+    columns: tuple[str, ...] | None = None
+    header_line = 0
+    ncols = 0
+    cap = max_rows
+    parts: list[np.ndarray] = []
+    block: list[str] = []
+    raw_lines: list[tuple[int, str]] = []
+    held = 0  # characters in the current chunk
+    n = 0
+    for lineno, raw in lines:
+        if lineno == 1 and raw.startswith("\ufeff"):
+            raw = raw[1:]
+        s = raw.strip()
+        if not s or s[0] == "#":
+            continue
+        if columns is None:
+            columns = _parse_header(s, lineno, raw, file, max_cols)
+            header_line, ncols = lineno, len(columns)
+            cap = min(max_rows, max_cells // ncols)
+            continue
+        n += 1
+        if n > cap:
+            over_rows = n > max_rows
+            raise LimitError(
+                f"more than {max_rows:,} data rows (the limit); row {max_rows + 1:,} is here" if over_rows
+                else f"more than {max_cells:,} numbers ({ncols:,} columns × {cap:,} rows, the limit); "
+                     f"row {cap + 1:,} is here",
+                location=Location(file, line=lineno, text=raw[:200]),
+                hint=f"set {_ENV_ROWS if over_rows else _ENV_CELLS} to raise the limit",
+            )
+        block.append(s)
+        raw_lines.append((lineno, raw))
+        held += len(raw)
+        if len(block) == _CHUNK_ROWS or held > _CHUNK_CHARS:
+            parts.append(_parse_block(block, raw_lines, columns, file))
+            block, raw_lines, held = [], [], 0
+    if columns is None:
         raise DataError(
             "no header: the file has no lines except blanks and comments",
             location=Location(file),
             hint="the first line must name the columns, e.g. x1,x2,y",
         )
-    columns = _parse_header(stripped[header_idx], header_idx + 1, text, file, max_cols)
-
-    data = [s for s in stripped[header_idx + 1 :] if s and s[0] != "#"]
-    if len(data) > max_rows:
-        line = _data_line_numbers(stripped, header_idx)[max_rows]
-        raise LimitError(
-            f"more than {max_rows:,} data rows (the limit); row {max_rows + 1:,} is here",
-            location=Location(file, line=line, text=_raw_line(text, line)),
-            hint=f"set {_ENV_ROWS} to raise the limit",
-        )
-    if not data:
-        raise DataError(
-            "no data rows after the header",
-            location=Location(file, line=header_idx + 1, text=_raw_line(text, header_idx + 1)),
-        )
-
-    # Chunks keep the slow parser's work to the chunks that need it: a bad row near the end of a
-    # million-row file costs one chunk of row-by-row parsing, not a million rows.
-    ncols = len(columns)
-    parts: list[np.ndarray] = []
-    linenos: list[int] | None = None
-    for start in range(0, len(data), _CHUNK_ROWS):
-        block = data[start : start + _CHUNK_ROWS]
-        values = _parse_fast(block, ncols)
-        if values is None:
-            if linenos is None:
-                linenos = _data_line_numbers(stripped, header_idx)
-            values = _parse_rows(block, linenos[start : start + len(block)], columns, text, file)
-        parts.append(values)
+    if block:
+        parts.append(_parse_block(block, raw_lines, columns, file))
+    if not parts:
+        raise DataError("no data rows after the header", location=Location(file, line=header_line))
     return Dataset(columns, np.concatenate(parts), name=file)
 
 
+def _parse_block(block: list[str], raw_lines: list[tuple[int, str]], columns: tuple[str, ...],
+                 file: str) -> np.ndarray:
+    # numpy's C parser for a clean chunk; the row-by-row parser only to say where a chunk goes wrong.
+    values = _parse_fast(block, len(columns))
+    return values if values is not None else _parse_rows(block, raw_lines, columns, file)
+
+
 _CHUNK_ROWS = 65_536
+_CHUNK_CHARS = 8_000_000  # a chunk of wide rows is cut earlier: its strings stay a few tens of MB
 
 
 def _parse_fast(data: list[str], ncols: int) -> np.ndarray | None:
@@ -557,20 +648,20 @@ def _parse_fast(data: list[str], ncols: int) -> np.ndarray | None:
 
 
 def _parse_rows(
-    rows: list[str], linenos: list[int], columns: tuple[str, ...], text: str, file: str
+    rows: list[str], raw_lines: list[tuple[int, str]], columns: tuple[str, ...], file: str
 ) -> np.ndarray:
     """The authoritative row-by-row parser: the values, or an error at the first bad cell.
 
-    ``rows`` are stripped data rows and ``linenos`` their 1-based line numbers in ``text``.
+    ``rows`` are stripped data rows and ``raw_lines`` their (1-based line number, text) pairs.
     """
     ncols = len(columns)
     out: list[list[float]] = []
-    for s, lineno in zip(rows, linenos, strict=True):
+    for s, (lineno, raw) in zip(rows, raw_lines, strict=True):
         cells = s.split(",")
         if len(cells) != ncols:
             raise DataError(
                 f"expected {ncols} cells ({','.join(columns)}), found {len(cells)}",
-                location=Location(file, line=lineno, text=_raw_line(text, lineno)),
+                location=Location(file, line=lineno, text=raw),
             )
         row = []
         for col, cell in zip(columns, cells, strict=True):
@@ -578,19 +669,12 @@ def _parse_rows(
             if problem:
                 raise DataError(
                     f"column {col}: {problem}",
-                    location=Location(file, line=lineno, text=_raw_line(text, lineno)),
+                    location=Location(file, line=lineno, text=raw),
                     hint=_NUMBER_HINT if "not a number" in problem else None,
                 )
             row.append(value)
         out.append(row)
     return np.array(out, dtype=np.float64).reshape(len(out), ncols)
-
-
-def _data_line_numbers(stripped: list[str], header_idx: int) -> list[int]:
-    """The 1-based line number of every data row, in order."""
-    return [
-        i + 1 for i in range(header_idx + 1, len(stripped)) if stripped[i] and stripped[i][0] != "#"
-    ]
 
 
 _NUMBER_HINT = "cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3"
@@ -625,17 +709,15 @@ def _show(cell: str) -> str:
     return repr(cell)
 
 
-def _parse_header(header: str, lineno: int, text: str, file: str, max_cols: int) -> tuple[str, ...]:
+def _parse_header(header: str, lineno: int, raw: str, file: str, max_cols: int) -> tuple[str, ...]:
     def error(message: str, hint: str | None = None) -> DataError:
-        return DataError(
-            message, location=Location(file, line=lineno, text=_raw_line(text, lineno)), hint=hint
-        )
+        return DataError(message, location=Location(file, line=lineno, text=raw), hint=hint)
 
     names = [_unquote(c.strip()) for c in header.split(",")]
     if len(names) > max_cols:
         raise LimitError(
             f"{len(names):,} columns, more than the limit of {max_cols:,}",
-            location=Location(file, line=lineno, text=_raw_line(text, lineno)[:200]),
+            location=Location(file, line=lineno, text=raw[:200]),
             hint=f"set {_ENV_COLS} to raise the limit",
         )
     looks_numeric = all(_parse_number(c)[0] is None for c in names)
@@ -665,11 +747,3 @@ def _parse_header(header: str, lineno: int, text: str, file: str, max_cols: int)
             raise error(f"duplicate column name '{col}' (columns {seen[col]} and {k})")
         seen[col] = k
     return tuple(names)
-
-
-def _raw_line(text: str, lineno: int) -> str:
-    start = 0
-    for _ in range(lineno - 1):
-        start = text.index("\n", start) + 1
-    end = text.find("\n", start)
-    return text[start : end if end >= 0 else len(text)].rstrip("\r")

@@ -16,6 +16,7 @@ __all__ = [
     "LimitError",
     "UsageError",
     "OutputError",
+    "ProgramError",
     "Location",
     "env_limit",
 ]
@@ -79,7 +80,7 @@ class ParseError(GraphtraceError):
 
 
 class GraphError(GraphtraceError):
-    """The graph or a request about it is inconsistent (unknown --wrt, --output, --set name)."""
+    """The graph or a request about it is inconsistent (unknown --wrt, --of, --set name)."""
 
 
 class EvaluationError(GraphtraceError):
@@ -104,6 +105,11 @@ class UsageError(GraphtraceError):
 
 class OutputError(GraphtraceError):
     """An output file cannot be written: missing folder, permission denied, disk full."""
+
+
+class ProgramError(GraphtraceError):
+    """A Python program run by ``graphtrace trace`` failed: it raised, exited with an error status,
+    or made no Value to trace. The message carries the program's own traceback."""
 
 
 def env_limit(name: str, default: int) -> int:

@@ -52,6 +52,15 @@ class Forward:
         more = ", ..." if len(self.values) > 6 else ""
         return f"Forward(output={self.output!r}, value={_short(self.value)}, values={{{shown}{more}}})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: the output's value, then every node's value (the first 30)."""
+        from .text import html_table
+
+        items = list(self.values.items())[:30]
+        return html_table(["node", "value"], [[str(k), _short(v)] for k, v in items],
+                          caption=f"forward pass: {self.output} = {_short(self.value)}",
+                          more=len(self.values) - len(items))
+
 
 def _short(v: Any) -> str:
     if isinstance(v, np.ndarray) and v.ndim > 0:
@@ -176,8 +185,7 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
                 args = [env[u] for u in ops_of_v]
                 op = OPS[d["op"]]
                 out = env[v]
-                for (slot, u), partial in zip(enumerate(ops_of_v), op.partials, strict=True):
-                    x = partial(out, *args)
+                for (slot, u), x in zip(enumerate(ops_of_v), op.partials_at(out, *args), strict=True):
                     if isinstance(x, np.ndarray) and x.ndim == 0:
                         x = float(x)
                     if check and not _finite(x):

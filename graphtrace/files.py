@@ -4,12 +4,15 @@ Invariant: the target path holds either its old content or the complete new cont
 mix. Data goes to a temporary file in the target's own folder (so the final rename stays on one
 file system and is atomic), is flushed to disk, then renamed onto the target with ``os.replace``.
 On any failure, KeyboardInterrupt included, the temporary file is removed and an existing
-target is left untouched. A symlink at the target is replaced by a regular file.
+target is left untouched. A symlink at the target is replaced by a regular file. A special file at
+the target (a FIFO, a character device, ``/dev/stdout``) is written into, never replaced: its
+reader is waiting on it. An output that is one of the command's inputs is refused
+(:func:`refuse_inputs`).
 """
 
 from __future__ import annotations
 
-__all__ = ["atomic_write", "atomic_path"]
+__all__ = ["atomic_write", "atomic_path", "refuse_inputs"]
 
 import contextlib
 import errno
@@ -48,12 +51,12 @@ def atomic_write(
     """
     target = os.fspath(path)
     payload = data.encode(encoding) if isinstance(data, str) else bytes(data)
+    if _is_special(target):
+        _write_into(target, payload)
+        return
     folder, name = _check_folder(target)
     mode = _target_mode(target)
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + name + ".", suffix=".tmp")
-    except OSError as exc:
-        raise _output_error(target, folder, exc) from exc
+    fd, tmp = _temporary(target, folder, name, ".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(payload)
@@ -96,13 +99,13 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         'drawn'
     """
     target = os.fspath(path)
+    if _is_special(target):
+        raise OutputError(f"cannot write {_shown(target)}: it is not a regular file",
+                          hint="write to a file, then copy it where it should go")
     folder, name = _check_folder(target)
     mode = _target_mode(target)
     extension = os.path.splitext(name)[1]
-    try:
-        fd, tmp = tempfile.mkstemp(dir=folder, prefix="." + name + ".", suffix=".tmp" + extension)
-    except OSError as exc:
-        raise _output_error(target, folder, exc) from exc
+    fd, tmp = _temporary(target, folder, name, ".tmp" + extension)
     os.close(fd)
     try:
         yield tmp
@@ -113,6 +116,85 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     if not os.path.isfile(tmp):
         raise OutputError(f"cannot write {target!r}: the temporary file {tmp!r} was not written")
     _commit(tmp, target, folder, mode)
+
+
+def refuse_inputs(output: str | os.PathLike[str] | None, *inputs: str | os.PathLike[str] | None,
+                  option: str = "-o") -> None:
+    """Refuse an output file that is one of the command's inputs (the script, the data file).
+
+    The same file under another name (a link, ``./``, another spelling of the path) counts too.
+    Special files (``-o /dev/stdout`` while reading ``-``) are not compared.
+
+    Example:
+        >>> import pathlib, tempfile
+        >>> folder = pathlib.Path(tempfile.mkdtemp())
+        >>> (folder / "x.gt").write_text("x: input = 1")
+        12
+        >>> try:
+        ...     refuse_inputs(folder / "sub" / ".." / "x.gt", folder / "x.gt")
+        ... except OutputError as err:
+        ...     print(str(err).split(":")[0])
+        -o x.gt would replace an input of this command
+    """
+    if output is None:
+        return
+    out = os.fspath(output)
+    if _is_special(out):
+        return
+    for given in inputs:
+        if given is None or os.fspath(given) == "-":
+            continue
+        src = os.fspath(given)
+        try:
+            same = os.path.samefile(out, src)
+        except OSError:
+            same = os.path.realpath(out) == os.path.realpath(src)
+        if same:
+            raise OutputError(f"{option} {_shown(os.path.basename(out))} would replace an input of this "
+                              f"command: {_shown(src)}", hint="write the output to another file")
+
+
+def _shown(path: str) -> str:
+    from .text import printable
+
+    return printable(path)
+
+
+def _is_special(target: str) -> bool:
+    """An existing target that is neither a regular file nor a folder (FIFO, device, socket), or a
+    name for a stream such as ``/dev/stdout`` (a link into /proc: replacing it would replace the
+    link in /dev, not write the stream)."""
+    try:
+        st = os.stat(target)
+    except OSError:
+        return False
+    if os.path.abspath(target).startswith(("/dev/", "/proc/")):
+        return True  # /dev/stdout, /proc/self/fd/1: streams, whatever they point at now
+    return not (stat.S_ISREG(st.st_mode) or stat.S_ISDIR(st.st_mode))
+
+
+def _write_into(target: str, payload: bytes) -> None:
+    """Write into a special file in place (a FIFO's reader, a terminal, /dev/null)."""
+    try:
+        with open(target, "wb") as f:
+            f.write(payload)
+    except OSError as exc:
+        raise _output_error(target, os.path.dirname(target) or ".", exc) from exc
+
+
+_NAME_MAX = 255  # bytes in one file name on the common file systems
+
+
+def _temporary(target: str, folder: str, name: str, suffix: str) -> tuple[int, str]:
+    """A new temporary file next to ``target``: ``.NAME.XXXXXXXX.tmp``, or a short ``.gt-XXXXXXXX.tmp``
+    when the target's name is too long to carry (a 245-character name has no room left)."""
+    prefix = "." + name + "."
+    if len(os.fsencode(prefix + suffix)) + 8 > _NAME_MAX:
+        prefix = ".gt-"
+    try:
+        return tempfile.mkstemp(dir=folder, prefix=prefix, suffix=suffix)
+    except OSError as exc:
+        raise _output_error(target, folder, exc) from exc
 
 
 def _commit(tmp: str, target: str, folder: str, mode: int) -> None:

@@ -83,9 +83,11 @@ def build_graph(program: ParsedScript) -> ComputationGraph:
 
     Node attributes: ``kind`` (input, param, const, op), ``op`` (registry name or None), ``value``
     (leaves only), ``named`` (the script named it), ``line``, ``col`` (1-based line, 0-based UTF-8
-    byte column), ``end_col``. Edge attribute: none; the edge key is the argument slot.
+    byte column), ``end_col``; an array's elements (``W[1,0]``) add ``array`` (its name) and
+    ``index`` (a tuple, zero-based). Edge attribute: none; the edge key is the argument slot.
     Graph attributes: ``output``, ``source`` (the script's name), ``topological`` (True: insertion
-    order is topological).
+    order is topological), ``arrays`` (only when the script has arrays: name → ``shape`` and
+    ``elements``, the element ids row-major).
     """
     g = ComputationGraph(output=program.output, source=program.source.name, topological=True)
     # networkx's add_nodes_from/add_edges_from check every item (about 5 µs an edge); the parser
@@ -104,6 +106,18 @@ def build_graph(program: ParsedScript) -> ComputationGraph:
             if keys is None:
                 keys = into[u] = succ[u][v] = {}
             keys[slot] = {}
+    if program.arrays:
+        # Arrays are scalar nodes too: each element knows its array and its index (zero-based).
+        arrays = {}
+        for name, (shape, ids) in program.arrays.items():
+            width = shape[-1]
+            for k, v in enumerate(ids):
+                d = node[v]
+                if "array" not in d:  # an element shared with an earlier array keeps its first
+                    d["array"] = name
+                    d["index"] = (k,) if len(shape) == 1 else divmod(k, width)
+            arrays[name] = {"shape": list(shape), "elements": list(ids)}
+        g.graph["arrays"] = arrays
     g._bump()
     g.graph["built_version"] = g.version  # insertion order stays topological until a change
     return g
@@ -117,6 +131,8 @@ def _attrs(r: NodeRecord) -> dict[str, Any]:
         d["value"] = r.value
     if r.named:
         d["named"] = True
+    if r.end_line and r.end_line != r.line:  # an expression over several lines
+        d["end_line"] = r.end_line
     return d
 
 

@@ -10,7 +10,7 @@ value beyond reading the params, so it sits in the core beside the graph.
 from __future__ import annotations
 
 __all__ = ["annotate_mlp", "layer_weights", "prediction_node", "symmetric_units", "hidden_units_identical",
-           "TARGET"]
+           "class_scores", "TARGET"]
 
 import re
 from collections.abc import Mapping
@@ -47,7 +47,13 @@ def annotate_mlp(graph: Any) -> bool:
         >>> g = parse("x1: input = 1\\nw1_1_1: param = 2\\nz1_1 = w1_1_1*x1\\no = sigmoid(z1_1)")
         >>> annotate_mlp(g), g.nx.nodes["o"]["layer"], g.nx.nodes["x1"]["role"]
         (True, 1, 'input')
+
+    Networks in array form (``W1``, ``b1``, ``h1 = act(W1 @ x + b1)``, as ``graphtrace mlp --form
+    array`` writes them) are annotated too: ``W1[j,i]``, ``b1[j]`` and ``h1[j]`` belong to neuron
+    j + 1 of layer 1, and each unnamed part of a layer's line to the neuron its value flows into.
     """
+    if _annotate_arrays(graph):
+        return True
     nodes = graph.nx.nodes
     found: dict[Any, tuple[int | None, int | None, str]] = {}
     for v in graph.names:
@@ -96,6 +102,63 @@ def annotate_mlp(graph: Any) -> bool:
     return True
 
 
+def _annotate_arrays(graph: Any) -> bool:
+    """:func:`annotate_mlp` for a network in array form; False (nothing set) for other graphs."""
+    arrays = getattr(graph, "arrays", None) or {}
+    g = graph.nx
+    nodes = g.nodes
+    weights = {int(m.group(1)): a for name, a in arrays.items()
+               if (m := re.fullmatch(r"W(\d+)", name)) and nodes[a["elements"][0]].get("kind") == "param"}
+    if not weights or sorted(weights) != list(range(1, len(weights) + 1)):
+        return False
+    out_layer = len(weights)
+    found: dict[Any, tuple[int, int | None, str]] = {}
+
+    def mark(name: str, layer: int, role: str) -> None:
+        a = arrays.get(name)
+        if a is not None:
+            for k, e in enumerate(a["elements"]):
+                found.setdefault(e, (layer, k + 1, role))
+        elif name in g:
+            found.setdefault(name, (layer, 1, role))
+
+    for layer, a in weights.items():
+        for k, e in enumerate(a["elements"]):
+            found[e] = (layer, k // a["shape"][1] + 1 if len(a["shape"]) == 2 else 1, "weight")
+        mark(f"b{layer}", layer, "bias")
+        mark(f"h{layer}", layer, "act")
+    for name in ("z", "o"):
+        mark(name, out_layer, "act")
+    mark("x", 0, "input")
+    for v in graph.inputs:
+        if m := re.fullmatch(r"x(\d+)", str(v)):
+            found[v] = (0, int(m.group(1)), "input")
+        elif str(v) == TARGET or str(v).startswith(TARGET + "["):
+            found[v] = (out_layer, None, "target")
+    if "L" in g:
+        found["L"] = (out_layer, None, "loss")
+    for v, (layer, neuron, role) in found.items():
+        d = nodes[v]
+        d["layer"] = layer
+        if neuron is not None:
+            d["neuron"] = neuron
+        d["role"] = role
+    # An unnamed part of a layer (a product of W1 @ x, a partial sum) belongs to the neuron its
+    # value flows into on the same line: in reverse order, each takes its first such successor's.
+    for v in reversed(graph.order):
+        d = nodes[v]
+        if d.get("named") or "layer" in d or d.get("kind") not in ("op", "const"):
+            continue
+        for w in g.succ[v]:
+            dw = nodes[w]
+            if "layer" in dw and dw.get("line") == d.get("line") and dw.get("role") not in ("loss", "target"):
+                d["layer"] = dw["layer"]
+                if "neuron" in dw:
+                    d["neuron"] = dw["neuron"]
+                break
+    return True
+
+
 def _value_of(graph: Any, name: str, values: Mapping[Any, Any] | None) -> float:
     if values is not None and name in values:
         return float(values[name])
@@ -115,6 +178,9 @@ def layer_weights(graph: Any, values: Mapping[Any, Any] | None = None) -> list[t
         >>> [w.shape for w, b in layer_weights(mlp([2, 3, 1]))]
         [(2, 3), (3, 1)]
     """
+    array_form = _array_layers(graph, values)
+    if array_form:
+        return array_form
     weights: dict[tuple[int, int, int], str] = {}
     biases: dict[tuple[int, int], str] = {}
     for v in graph.params:
@@ -148,6 +214,67 @@ def layer_weights(graph: Any, values: Mapping[Any, Any] | None = None) -> list[t
             b[j - 1] = _value_of(graph, name, values)
         out.append((w, b))
     return out
+
+
+def _array_layers(graph: Any, values: Mapping[Any, Any] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The layers of a network in array form (``W1``, ``b1``, … params: W{l}[j, i] from unit i to
+    neuron j), as :func:`layer_weights` gives them; [] for other graphs."""
+    arrays = getattr(graph, "arrays", None) or {}
+    nodes = graph.nx.nodes
+    found: dict[int, np.ndarray] = {}
+    biases: dict[int, np.ndarray] = {}
+    for name, a in arrays.items():
+        m = re.fullmatch(r"([Wb])(\d+)", name)
+        if not m or nodes[a["elements"][0]].get("kind") != "param":
+            continue
+        flat = np.array([_value_of(graph, e, values) for e in a["elements"]])
+        if m.group(1) == "W":
+            found[int(m.group(2))] = flat.reshape(a["shape"]).T if len(a["shape"]) == 2 else flat[:, None]
+        else:
+            biases[int(m.group(2))] = flat
+    for name in graph.params:  # a single output's bias is a scalar: b2
+        m = re.fullmatch(r"b(\d+)", str(name))
+        if m and int(m.group(1)) not in biases:
+            biases[int(m.group(1))] = np.array([_value_of(graph, str(name), values)])
+    if not found or sorted(found) != list(range(1, len(found) + 1)):
+        return []
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for layer in range(1, len(found) + 1):
+        w = found[layer]
+        b = biases.get(layer)
+        if b is None or b.shape != (w.shape[1],) or (layer > 1 and out[-1][0].shape[1] != w.shape[0]):
+            return []
+        out.append((w, b))
+    return out
+
+
+def class_scores(graph: Any) -> tuple[list[Any], Any] | None:
+    """The logits and the class index of the cross_entropy node the output depends on, or None.
+
+    A multiclass classifier's prediction is the class with the largest logit; its target is the
+    class-index input (``y``).
+
+    Example:
+        >>> from graphtrace import parse
+        >>> class_scores(parse("z: param = [0.5, 1.0, -1.0]\\ny: input = 2\\nL = cross_entropy(z, y)"))
+        (['z[0]', 'z[1]', 'z[2]'], 'y')
+    """
+    import networkx as nx
+
+    from .graph import operands
+    from .ops import OPS
+
+    g = graph.nx
+    up = nx.ancestors(g, graph.output) | {graph.output}
+    found = None
+    for v in graph.order:
+        d = g.nodes[v]
+        if v in up and d.get("kind") == "op":
+            args = operands(g, v)
+            slot = OPS[d["op"]].index_slot(len(args))
+            if slot is not None and g.nodes[args[slot]].get("kind") == "input":
+                found = (args[:slot], args[slot])
+    return found
 
 
 def prediction_node(graph: Any, name: str | None = None) -> str | None:

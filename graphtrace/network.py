@@ -21,6 +21,7 @@ __all__ = [
     "ACTIVATIONS",
     "INITS",
     "LOSSES",
+    "FORMS",
     "LinearModel",
     "mlp",
     "mlp_script",
@@ -44,8 +45,11 @@ from .layers import annotate_mlp, layer_weights
 from .ops import ACTIVATIONS, OPS
 from .parse import LIMITS
 
-LOSSES: tuple[str, ...] = ("bce", "mse")
+LOSSES: tuple[str, ...] = ("bce", "mse", "ce")
 INITS: tuple[str, ...] = ("random", "zeros", "xavier", "he")
+FORMS: tuple[str, ...] = ("scalar", "array")
+"""How a network is written: one line per weight (``w1_2_3``), or a few lines of vectors and
+matrices (``h1 = sigmoid(W1 @ x + b1)``); the default is ``array`` for ``ce``, else ``scalar``."""
 
 # Layer sizes are capped so that a typo such as 2-3000-1 can't build a million-node script.
 _MAX_UNITS = 1024
@@ -126,13 +130,16 @@ def _num(x: float) -> str:
 
 
 def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = "bce",
-               init: str = "random", seed: int = 0, command: str | None = None) -> str:
+               init: str = "random", seed: int = 0, command: str | None = None, form: str | None = None) -> str:
     """The ``.gt`` script of an MLP with the given layer sizes (see the module docstring for names).
 
     Hidden layers use ``activation``; ``loss="bce"`` puts a sigmoid on the output and uses log loss,
-    ``loss="mse"`` keeps the output linear and uses ``0.5*(y - o)**2``. Several outputs add up their
-    losses. Weights come from ``init`` with ``numpy.random.default_rng(seed)``, rounded to 4
-    decimals; biases start at 0.
+    ``loss="mse"`` keeps the output linear and uses ``0.5*(y - o)**2``, ``loss="ce"`` makes the
+    outputs the logits of a softmax over the classes, with ``cross_entropy(z, y)`` for a class
+    index ``y``. Several bce/mse outputs add up their losses. Weights come from ``init`` with
+    ``numpy.random.default_rng(seed)``, rounded to 4 decimals; biases start at 0. ``form="array"``
+    writes each layer as one matrix ``W{l}`` (one row per neuron: ``W1[j, i]`` is the scalar
+    form's ``w1_{i+1}_{j+1}``), ``b{l}`` and ``h{l} = act(W{l} @ h{l-1} + b{l})``.
 
     Args:
         shape: ``"2-3-1"`` or ``[2, 3, 1]``.
@@ -169,13 +176,25 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
         raise UsageError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+    if form is None:
+        form = "array" if loss == "ce" else "scalar"
+    if form not in FORMS:
+        raise UsageError(f"unknown form '{form}'; choose one of {', '.join(FORMS)}")
+    if loss == "ce" and sizes[-1] < 2:
+        raise UsageError(f"--loss ce needs at least 2 classes (outputs), got {sizes[-1]}",
+                         hint="for two classes with one output use --loss bce")
     shape_text = "-".join(map(str, sizes))
     if command is None:
         command = f"graphtrace mlp {shape_text} --activation {activation} --loss {loss} --init {init} --seed {seed}"
+        if form != ("array" if loss == "ce" else "scalar"):
+            command += f" --form {form}"
+    if form == "array":
+        return _checked(_array_script(sizes, activation, loss, _init_values(sizes, init, seed), command), shape_text)
     n_layers = len(sizes) - 1
     outputs = sizes[-1]
     out_act = "sigmoid" if loss == "bce" else "identity"
-    loss_text = "log loss (binary cross-entropy)" if loss == "bce" else "squared error 0.5*(y - o)**2"
+    loss_text = {"bce": "log loss (binary cross-entropy)", "mse": "squared error 0.5*(y - o)**2",
+                 "ce": "softmax cross-entropy over the outputs (logits)"}[loss]
     lines = [
         f"# Made by: {command}",
         f"# A {shape_text} multilayer perceptron (course §3, §6): {_count(sizes[0], 'input')}, "
@@ -200,7 +219,7 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
         n = w.shape[1]
         lines.append("")
         if last:
-            what = "log loss" if loss == "bce" else "squared error"
+            what = {"bce": "log loss", "mse": "squared error", "ce": "the logits of a softmax"}[loss]
             lines.append(f"# output layer {layer}: {n} {act} unit{'s' if n > 1 else ''}, {what}")
         else:
             lines.append(f"# hidden layer {layer}: {n} {act} neuron{'s' if n > 1 else ''}")
@@ -222,6 +241,10 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
         prev = current
     lines.append("")
     lines.append("# target and loss")
+    if loss == "ce":
+        lines.append(f"y: input = 0    # the class index, 0 to {outputs - 1}")
+        lines.append(f"L = cross_entropy([{', '.join(out_names)}], y)    # −log softmax(o)[y]")
+        return _checked("\n".join(lines) + "\n", shape_text)
     targets = ["y"] if outputs == 1 else [f"y_{k}" for k in range(1, outputs + 1)]
     for t in targets:
         lines.append(f"{t}: input = 1.0")
@@ -233,7 +256,81 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
             lines.append(f"{name} = 0.5*({t} - {o})**2    # squared error")
     if outputs > 1:
         lines.append("L = " + " + ".join(f"L_{k}" for k in range(1, outputs + 1)) + "    # the total loss")
-    text = "\n".join(lines) + "\n"
+    return _checked("\n".join(lines) + "\n", shape_text)
+
+
+def _vector(values: np.ndarray) -> str:
+    return "[" + ", ".join(_num(v) for v in values) + "]"
+
+
+def _array_script(sizes: list[int], activation: str, loss: str, params: list[tuple[np.ndarray, np.ndarray]],
+                  command: str) -> str:
+    """An MLP in array form: a matrix and a bias vector per layer, one line per layer."""
+    shape_text = "-".join(map(str, sizes))
+    n_layers = len(sizes) - 1
+    outputs = sizes[-1]
+    out_act = {"bce": "sigmoid", "mse": "identity", "ce": "identity"}[loss]
+    loss_text = {"bce": "log loss (binary cross-entropy)", "mse": "squared error 0.5*(y - o)**2",
+                 "ce": "softmax cross-entropy"}[loss]
+    what = (f"{_count(outputs, 'logit')} (one per class)" if loss == "ce"
+            else _count(outputs, out_act + " output"))
+    lines = [
+        f"# Made by: {command}",
+        f"# A {shape_text} multilayer perceptron in array form (course §3, §6): {_count(sizes[0], 'input')}, "
+        + (f"{_count(n_layers - 1, 'hidden layer')} of {activation} neurons, " if n_layers > 1 else "no hidden layer, ")
+        + f"{what}, {loss_text}.",
+        "# Names: W{l} = the weights of layer l, one row per neuron (W1[j, i] from input i to neuron j);",
+        "#        b{l} = biases; h{l} = activations; " + ("z = logits; y = the class index; " if loss == "ce"
+                                                        else "o = output; y = target; ") + "L = loss.",
+        "# Each array is expanded into scalar nodes named W1[0,1], h1[2], ... (indices count from 0).",
+        "",
+        "# inputs (layer 0): one sample; `graphtrace train` feeds the data set's columns instead",
+    ]
+    names = [f"x{i}" for i in range(1, sizes[0] + 1)]
+    for i, name in enumerate(names):
+        lines.append(f"{name}: input = {_num((-0.5) ** i)}")
+    lines.append(f"x = [{', '.join(names)}]")
+    prev = "x"
+    for layer, (w, b) in enumerate(params, start=1):
+        last = layer == n_layers
+        act = out_act if last else activation
+        n = w.shape[1]
+        lines.append("")
+        if last and loss == "ce":
+            lines.append(f"# output layer {layer}: {_count(n, 'logit')}, one per class")
+        elif last:
+            lines.append(f"# output layer {layer}: {n} {act} unit{'s' if n > 1 else ''}")
+        else:
+            lines.append(f"# hidden layer {layer}: {n} {act} neuron{'s' if n > 1 else ''}")
+        single = last and n == 1 and loss != "ce"  # one output: a weight vector, a scalar output
+        if single:
+            lines.append(f"W{layer}: param = {_vector(w[:, 0])}")
+            lines.append(f"b{layer}: param = {_num(b[0])}")
+        else:
+            rows = ",\n    ".join(_vector(w[:, j]) for j in range(n))
+            lines.append(f"W{layer}: param = [{rows}]")
+            lines.append(f"b{layer}: param = {_vector(b)}")
+        name = ("z" if loss == "ce" else "o") if last else f"h{layer}"
+        pre = f"W{layer} @ {prev} + b{layer}"
+        lines.append(f"{name} = {pre}" if act == "identity" else f"{name} = {act}({pre})")
+        prev = name
+    lines.append("")
+    lines.append("# target and loss")
+    if loss == "ce":
+        lines.append(f"y: input = 0    # the class index, 0 to {outputs - 1}")
+        lines.append("L = cross_entropy(z, y)    # −log softmax(z)[y]")
+    elif outputs == 1:
+        lines.append("y: input = 1.0")
+        lines.append("L = -(y*log(o) + (1 - y)*log(1 - o))    # log loss" if loss == "bce"
+                     else "L = 0.5*(y - o)**2    # squared error")
+    else:
+        lines.append(f"y: input = {_vector(np.ones(outputs))}")
+        lines.append("L = -sum(y*log(o) + (1 - y)*log(1 - o))    # log loss, summed over the outputs"
+                     if loss == "bce" else "L = 0.5*sum((y - o)**2)    # squared error, summed")
+    return "\n".join(lines) + "\n"
+
+
+def _checked(text: str, shape_text: str) -> str:
     size = len(text.encode("utf-8"))
     if size > LIMITS.script_bytes:  # a script that graphtrace would refuse to read back is no use
         raise LimitError(f"the {shape_text} network's script would be {size:,} bytes, more than the "
@@ -244,7 +341,7 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
 
 
 def mlp(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = "bce",
-        init: str = "random", seed: int = 0, name: str | None = None) -> Graph:
+        init: str = "random", seed: int = 0, name: str | None = None, form: str | None = None) -> Graph:
     """An MLP as a :class:`~graphtrace.Graph`: :func:`mlp_script` parsed, then annotated.
 
     Example:
@@ -255,7 +352,7 @@ def mlp(shape: str | Sequence[int], *, activation: str = "sigmoid", loss: str = 
         (1, 3, 'act')
     """
     sizes = parse_shape(shape)
-    text = mlp_script(sizes, activation=activation, loss=loss, init=init, seed=seed)
+    text = mlp_script(sizes, activation=activation, loss=loss, init=init, seed=seed, form=form)
     g = parse(text, name=name or f"mlp-{'-'.join(map(str, sizes))}.gt")
     annotate_mlp(g)
     return g

@@ -9,7 +9,7 @@ dimension costs nothing extra. No other module decides anything by an op's name.
 
 from __future__ import annotations
 
-__all__ = ["Op", "OPS", "FUNCTIONS", "BINARY", "UNARY", "ACTIVATIONS", "JS_PRELUDE", "get_op"]
+__all__ = ["Op", "VARIADIC", "OPS", "FUNCTIONS", "BINARY", "UNARY", "ACTIVATIONS", "REDUCTIONS", "JS_PRELUDE", "get_op"]
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,18 +22,28 @@ Array = Any  # a float or a numpy array; every op is elementwise and broadcasts
 # batch of gradients gives the right shape, and the scalar evaluator stays cheap.
 
 
+VARIADIC = 0
+"""The arity of an op that takes any number of operands (at least one)."""
+
+
 @dataclass(frozen=True)
 class Op:
     """One operation: how to compute it, differentiate it, check it and draw it.
 
     Attributes:
         name: registry name, as written in scripts (for functions) and in JSON.
-        arity: number of operands.
+        arity: number of operands, or :data:`VARIADIC` (0) for a variadic op (softmax, logsumexp,
+            cross_entropy: one node over every element of a vector, any number of operands). The
+            compiled engine runs ops of one or two operands; :mod:`graphtrace.compute` sends graphs
+            with a variadic op to the reference evaluator (and the engine, asked anyway, refuses
+            them with a GraphError: no operand slot fits an arity of 0).
         glyph: short symbol drawn inside an op node (``×``, ``σ``).
         forward: ``forward(*args) -> out``.
-        partials: one ``partial(out, *args) -> ∂out/∂arg_i`` per operand.
+        partials: one ``partial(out, *args) -> ∂out/∂arg_i`` per operand (empty for a variadic op).
         symbolic: one template per operand for the drawing, over ``{0}``, ``{1}`` (operand display
-            names) and ``{out}`` (the node's own display name).
+            names) and ``{out}`` (the node's own display name). A variadic op has two: the first
+            operand's and every other operand's (or, with ``takes="class"``, the logits' and the
+            class index's), with ``{j}`` for the operand itself and ``{k}`` for the last one.
         infix: template to print the op as an expression (``{0} + {1}``), for labels and formulas.
         domain: ``domain(*args) -> bool mask`` of operands outside the op's domain, or None.
         domain_message: what the domain violation means, for the error message.
@@ -43,6 +53,9 @@ class Op:
             (``((a + b) + c) + d``) in one call with every partial result, in the same order, or
             None. Set only on ops whose partials are all 1: the compiled engine then fuses such
             chains and passes the gradient down a chain unchanged.
+        product: the op is the product a·b, its partials the other operand (b, a): the compiled
+            engine runs sums of such products that share operands (a layer of ``w*x`` feeding a
+            ``running`` chain) as one matrix product.
         js: the forward as one JavaScript expression over ``a``, ``b`` (the explorer's page is
             generated from it, with the helpers of :data:`JS_PRELUDE`).
         js_partials: one JavaScript expression per operand over ``o`` (the output), ``a``, ``b``.
@@ -57,6 +70,18 @@ class Op:
             (training thresholds it at 0.5).
         samples: argument tuples strictly inside the domain and away from kinks, for the tests
             that every op gets from the registry.
+        gradient: a variadic op's partials, all at once: ``gradient(out, *args) -> [∂out/∂arg_i]``.
+        takes: how a variadic function takes a vector ``v`` of K elements: ``"all"`` one node over
+            every element (logsumexp), ``"each"`` K nodes, node i taking ``v[i]`` first and then
+            the others in turn (softmax), ``"class"`` one node over the K logits and, last, a class
+            index (cross_entropy; the index is not differentiable: its partial is 0).
+        reduction: the function that folds this binary op over an array (``sum`` for add).
+        mismatch: the shape error of an elementwise binary op, over ``{a}`` and ``{b}`` (the
+            operands' shapes in words).
+        lowered: a variadic op written with ops of one or two operands, for the compiled engine:
+            ``lowered(emit, const, args) -> node`` calls ``emit(op_name, *operands)`` and
+            ``const(value)`` (each returns a new node) and gives the node of the same value, whose
+            derivatives are the same too (training runs such graphs on the engine this way).
     """
 
     name: str
@@ -70,6 +95,7 @@ class Op:
     domain_message: str = ""
     kink: Callable[..., Array] | None = None
     running: Any = None
+    product: bool = False
     js: str = ""
     js_partials: tuple[str, ...] = ()
     syntax: str | None = None
@@ -80,6 +106,48 @@ class Op:
     linear: bool = False
     probability: bool = False
     samples: tuple[tuple[float, ...], ...] = ()
+    gradient: Callable[..., list[Array]] | None = None
+    takes: str | None = None
+    reduction: str | None = None
+    mismatch: str = ""
+    lowered: Callable[..., Any] | None = None
+
+    @property
+    def variadic(self) -> bool:
+        """Whether the op takes any number of operands (the compiled engine does not run it)."""
+        return self.arity == VARIADIC
+
+    def partials_at(self, out: Array, *args: Array) -> list[Array]:
+        """Every operand's partial ∂out/∂arg_i at these values, in slot order.
+
+        >>> [float(d) for d in get_op("mul").partials_at(6.0, 2.0, 3.0)]
+        [3.0, 2.0]
+        >>> [round(float(d), 6) for d in get_op("logsumexp").partials_at(np.log(2.0), 0.0, 0.0)]
+        [0.5, 0.5]
+        """
+        if self.gradient is not None:
+            return list(self.gradient(out, *args))
+        return [p(out, *args) for p in self.partials]
+
+    def index_slot(self, n_operands: int) -> int | None:
+        """The slot that holds a class index (no derivative is reported for it), or None."""
+        return n_operands - 1 if self.takes == "class" else None
+
+    def symbolic_at(self, slot: int, names: list[str] | tuple[str, ...], out: str) -> str:
+        """The symbolic local derivative of operand ``slot``, in the operands' display names.
+
+        >>> get_op("mul").symbolic_at(0, ["a", "b"], "y")
+        'b'
+        >>> get_op("softmax").symbolic_at(1, ["u", "v"], "p")
+        '−p·exp(v)/Σexp'
+        """
+        if not self.variadic:
+            return self.symbolic[slot].format(*names, out=out)
+        if self.takes == "class":
+            template = self.symbolic[1 if slot == len(names) - 1 else 0]
+        else:
+            template = self.symbolic[0 if slot == 0 else 1]
+        return template.format(*names, out=out, j=names[slot], k=names[-1])
 
 
 def _sigmoid(x: Array) -> Array:
@@ -110,6 +178,122 @@ def _near(h: float, x: Array, at: float = 0.0) -> Array:
     return np.abs(np.asarray(x) - at) <= h
 
 
+def _stacked(args: tuple[Array, ...]) -> np.ndarray:
+    """The operands of a variadic op as one array of shape (K, *batch)."""
+    return np.stack(np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in args)))
+
+
+def _lse(x: np.ndarray) -> np.ndarray:
+    # log Σ exp(x_i) over axis 0, shifted by the largest x_i so that nothing overflows.
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=0)
+        shift = np.where(np.isfinite(m), m, 0.0)
+        return shift + np.log(np.sum(np.exp(x - shift), axis=0))
+
+
+def _logsumexp(*args: Array) -> Array:
+    return _lse(_stacked(args))
+
+
+def _logsumexp_partials(out: Array, *args: Array) -> list[Array]:
+    # ∂lse/∂v_j = exp(v_j − lse) = softmax_j
+    with np.errstate(all="ignore"):
+        return [np.exp(np.asarray(a, dtype=float) - out) for a in args]
+
+
+def _softmax(*args: Array) -> Array:
+    # softmax of the first operand among all: exp(v_0 − lse(v)); node i of softmax(v) takes v_i first
+    x = _stacked(args)
+    with np.errstate(all="ignore"):
+        return np.exp(x[0] - _lse(x))
+
+
+def _softmax_partials(out: Array, *args: Array) -> list[Array]:
+    # softmax′: ∂s_i/∂v_j = s_i(δ_ij − s_j): s_i(1 − s_i) for its own element, −s_i·s_j for the others
+    x = _stacked(args)
+    with np.errstate(all="ignore"):
+        lse = _lse(x)
+        return [out * (1.0 - out)] + [-out * np.exp(x[j] - lse) for j in range(1, len(args))]
+
+
+def _log_softmax(*args: Array) -> Array:
+    x = _stacked(args)
+    return x[0] - _lse(x)
+
+
+def _log_softmax_partials(out: Array, *args: Array) -> list[Array]:
+    # ∂(v_i − lse)/∂v_j = δ_ij − softmax_j, and softmax_i = exp(out)
+    x = _stacked(args)
+    with np.errstate(all="ignore"):
+        lse = _lse(x)
+        return [1.0 - np.exp(out)] + [-np.exp(x[j] - lse) for j in range(1, len(args))]
+
+
+def _class_of(k: Array, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """A class index as integers, and where it is one: an integer from 0 to n − 1."""
+    k = np.asarray(k, dtype=float)
+    with np.errstate(invalid="ignore"):
+        valid = (k == np.floor(k)) & (k >= 0) & (k < n)
+    return np.where(valid, k, 0).astype(np.int64), valid
+
+
+def _cross_entropy(*args: Array) -> Array:
+    # −log softmax(z)_k = lse(z) − z_k, for the logits z_0 … z_{K−1} and the class index k (last)
+    x = _stacked(args)  # the index broadcast with the logits: a batch of labels, or of logits
+    z = x[:-1]
+    k, valid = _class_of(x[-1], len(args) - 1)
+    picked = np.take_along_axis(z, k[None], axis=0)[0]
+    with np.errstate(all="ignore"):
+        return np.where(valid, _lse(z) - picked, np.nan)
+
+
+def _cross_entropy_partials(out: Array, *args: Array) -> list[Array]:
+    # ∂/∂z_j = softmax_j − [j = k]; the class index is a label, not a number to differentiate: 0
+    x = _stacked(args)
+    z = x[:-1]
+    k, valid = _class_of(x[-1], len(args) - 1)
+    with np.errstate(all="ignore"):
+        lse = _lse(z)
+        return [np.where(valid, np.exp(z[j] - lse) - np.equal(k, j), np.nan) for j in range(len(args) - 1)] + [0.0]
+
+
+def _bad_class(*args: Array) -> Array:
+    return ~_class_of(args[-1], len(args) - 1)[1]
+
+
+# The same functions with ops of one or two operands (see Op.lowered): lse = m + log Σ exp(v_i − m)
+# with m the largest v_i (its own derivative cancels: 1 − Σ softmax = 0), and the class index picked
+# by the one-hot weights relu(1 − |k − i|), which are [k = i] for an integer k.
+def _lse_lowered(emit: Callable[..., Any], const: Callable[[float], Any], args: list[Any]) -> Any:
+    m = args[0]
+    for a in args[1:]:
+        m = emit("max", m, a)
+    total = None
+    for a in args:
+        e = emit("exp", emit("sub", a, m))
+        total = e if total is None else emit("add", total, e)
+    return emit("add", m, emit("log", total))
+
+
+def _softmax_lowered(emit: Callable[..., Any], const: Callable[[float], Any], args: list[Any]) -> Any:
+    return emit("exp", emit("sub", args[0], _lse_lowered(emit, const, args)))
+
+
+def _log_softmax_lowered(emit: Callable[..., Any], const: Callable[[float], Any], args: list[Any]) -> Any:
+    return emit("sub", args[0], _lse_lowered(emit, const, args))
+
+
+def _cross_entropy_lowered(emit: Callable[..., Any], const: Callable[[float], Any], args: list[Any]) -> Any:
+    *z, k = args
+    one = const(1.0)
+    picked = None
+    for i, zi in enumerate(z):
+        hot = emit("relu", emit("sub", one, emit("abs", emit("sub", k, const(float(i))))))
+        term = emit("mul", zi, hot)
+        picked = term if picked is None else emit("add", picked, term)
+    return emit("sub", _lse_lowered(emit, const, z), picked)
+
+
 # Sample points shared by ops with the same domain: inside it, away from kinks and ties.
 _ANY = ((-2.5,), (-0.7,), (0.4,), (1.9,))
 _ANY2 = ((-2.5, 1.5), (0.4, -1.2), (1.7, 0.6), (-0.3, -2.1))
@@ -120,15 +304,18 @@ _REGISTRY: tuple[Op, ...] = (
     Op("add", 2, "+", lambda a, b: a + b,
        (lambda o, a, b: 1.0, lambda o, a, b: 1.0),
        ("1", "1"), "{0} + {1}", running=np.add,
-       js="a + b", js_partials=("1", "1"), syntax="Add", commutative=True, samples=_ANY2),
+       js="a + b", js_partials=("1", "1"), syntax="Add", commutative=True, samples=_ANY2,
+       reduction="sum", mismatch="cannot add {a} and {b}"),
     Op("sub", 2, "−", lambda a, b: a - b,
        (lambda o, a, b: 1.0, lambda o, a, b: -1.0),
        ("1", "−1"), "{0} − {1}",
-       js="a - b", js_partials=("1", "-1"), syntax="Sub", samples=_ANY2),
+       js="a - b", js_partials=("1", "-1"), syntax="Sub", samples=_ANY2,
+       mismatch="cannot subtract {b} from {a}"),
     Op("mul", 2, "×", lambda a, b: a * b,
        (lambda o, a, b: b, lambda o, a, b: a),
        ("{1}", "{0}"), "{0}·{1}",
-       js="a * b", js_partials=("b", "a"), syntax="Mult", commutative=True, samples=_ANY2),
+       js="a * b", js_partials=("b", "a"), syntax="Mult", commutative=True, product=True, samples=_ANY2,
+       mismatch="cannot multiply {a} and {b} elementwise"),
     # np.divide, not `/`: on Python floats `/` raises ZeroDivisionError where numpy gives ±inf/nan,
     # which the evaluator then reports as a domain error with the node's location.
     Op("div", 2, "÷", lambda a, b: np.divide(a, b),
@@ -137,7 +324,7 @@ _REGISTRY: tuple[Op, ...] = (
        ("1/{1}", "−{0}/{1}²"), "{0}/{1}",
        domain=lambda a, b: np.equal(b, 0), domain_message="division by zero",
        js="a / b", js_partials=("1 / b", "-o / b"), syntax="Div",
-       samples=((-2.5, 1.5), (0.4, -1.2), (1.7, 0.6), (-0.3, -2.1))),
+       samples=((-2.5, 1.5), (0.4, -1.2), (1.7, 0.6), (-0.3, -2.1)), mismatch="cannot divide {a} by {b}"),
     Op("pow", 2, "^", lambda a, b: np.power(np.asarray(a, dtype=float), b),
        (_pow_base_partial, _pow_exponent_partial),
        ("{1}·{0}^({1}−1)", "{0}^{1}·ln {0}"), "{0}^{1}",
@@ -148,7 +335,8 @@ _REGISTRY: tuple[Op, ...] = (
        # a^b·ln a for a > 0; the limit 0 at a = 0; not real below 0 (as _pow_exponent_partial).
        js="power(a, b)",
        js_partials=("b === 0 ? 0 : b * power(a, b - 1)", "a > 0 ? o * Math.log(a) : (a === 0 ? 0 : NaN)"),
-       syntax="Pow", samples=((0.5, 1.5), (1.3, -0.7), (2.2, 2.0), (0.9, -1.8))),
+       syntax="Pow", samples=((0.5, 1.5), (1.3, -0.7), (2.2, 2.0), (0.9, -1.8)),
+       mismatch="cannot raise {a} to the power of {b}"),
     Op("neg", 1, "−", lambda a: -a,
        (lambda o, a: -1.0,),
        ("−1",), "−{0}",
@@ -214,7 +402,7 @@ _REGISTRY: tuple[Op, ...] = (
        ("[{0} ≥ {1}]", "[{0} < {1}]"), "max({0}, {1})",
        kink=lambda h, a, b: _near(h, np.asarray(a) - b),
        js="Math.max(a, b)", js_partials=("a >= b ? 1 : 0", "a < b ? 1 : 0"), function=True,
-       commutative=True, samples=_ANY2),
+       commutative=True, samples=_ANY2, reduction="max", mismatch="max() of {a} and {b}: the shapes differ"),
     # ... and ≤ for min.
     Op("min", 2, "min", lambda a, b: np.minimum(a, b),
        (lambda o, a, b: np.less_equal(a, b).astype(float),
@@ -222,12 +410,39 @@ _REGISTRY: tuple[Op, ...] = (
        ("[{0} ≤ {1}]", "[{0} > {1}]"), "min({0}, {1})",
        kink=lambda h, a, b: _near(h, np.asarray(a) - b),
        js="Math.min(a, b)", js_partials=("a <= b ? 1 : 0", "a > b ? 1 : 0"), function=True,
-       commutative=True, samples=_ANY2),
+       commutative=True, samples=_ANY2, reduction="min", mismatch="min() of {a} and {b}: the shapes differ"),
     Op("tan", 1, "tan", np.tan,
        (lambda o, a: 1.0 + o * o,),
        ("1+tan²({0})",), "tan({0})",
        js="Math.tan(a)", js_partials=("1 + o * o",), function=True,
        samples=((-1.2,), (-0.4,), (0.3,), (1.1,))),
+    # ---- functions of a vector: one node per output element, over every element of the input ----
+    Op("softmax", VARIADIC, "softmax", _softmax, (),
+       ("{out}·(1−{out})", "−{out}·exp({j})/Σexp"), "softmax({0}, …)",
+       js="Math.exp(args[0] - logsumexp(args))",
+       js_partials=("j === 0 ? o * (1 - o) : -o * Math.exp(args[j] - logsumexp(args))",),
+       function=True, gradient=_softmax_partials, takes="each", lowered=_softmax_lowered,
+       samples=((0.3, -1.2, 2.0), (1.0, 0.5), (-0.4, 0.9, 0.1, -2.2), (3.0, -1.0, 0.0))),
+    Op("log_softmax", VARIADIC, "log softmax", _log_softmax, (),
+       ("1 − exp({out})", "−exp({j})/Σexp"), "log_softmax({0}, …)",
+       js="args[0] - logsumexp(args)",
+       js_partials=("j === 0 ? 1 - Math.exp(o) : -Math.exp(args[j] - logsumexp(args))",),
+       function=True, gradient=_log_softmax_partials, takes="each", lowered=_log_softmax_lowered,
+       samples=((0.3, -1.2, 2.0), (1.0, 0.5), (-0.4, 0.9, 0.1, -2.2), (3.0, -1.0, 0.0))),
+    Op("logsumexp", VARIADIC, "lse", _logsumexp, (),
+       ("exp({j} − {out})", "exp({j} − {out})"), "logsumexp({0}, …)",
+       js="logsumexp(args)", js_partials=("Math.exp(args[j] - o)",),
+       function=True, gradient=_logsumexp_partials, takes="all", lowered=_lse_lowered,
+       samples=((0.3, -1.2, 2.0), (1.0, 0.5), (-0.4, 0.9, 0.1, -2.2), (40.0, 39.0, -5.0))),
+    # The class index (the last operand) is an integer label: its partial is 0 and its gradient is
+    # not reported; a value that is not an integer from 0 to K − 1 is a domain error.
+    Op("cross_entropy", VARIADIC, "CE", _cross_entropy, (),
+       ("softmax({j}) − [{j} is class {k}]", "none (a class index)"), "cross_entropy({0}, …)",
+       domain=_bad_class, domain_message="the class index is not an integer from 0 to K − 1 (K logits)",
+       js="crossEntropy(args)",
+       js_partials=("j === args.length - 1 ? 0 : crossEntropyPartial(args, j)",),
+       function=True, gradient=_cross_entropy_partials, takes="class", lowered=_cross_entropy_lowered,
+       samples=((0.3, -1.2, 2.0, 1.0), (1.0, 0.5, 0.0), (-0.4, 0.9, 0.1, -2.2, 3.0), (3.0, -1.0, 0.0, 2.0))),
 )
 
 OPS: dict[str, Op] = {op.name: op for op in _REGISTRY}
@@ -245,15 +460,34 @@ UNARY: dict[str, str] = {op.syntax: op.name for op in _REGISTRY if op.syntax and
 ACTIVATIONS: tuple[str, ...] = tuple(op.name for op in _REGISTRY if op.activation)
 """The activations ``graphtrace mlp`` offers."""
 
+REDUCTIONS: dict[str, str] = {op.reduction: op.name for op in _REGISTRY if op.reduction}
+"""Function name → the binary op it folds over an array, left to right (``sum`` → add)."""
+
 JS_PRELUDE = """\
 function sigmoid(x) { return 0.5 * (1.0 + Math.tanh(0.5 * x)); }
 function softplus(x) { return isNaN(x) ? NaN : Math.max(x, 0) + Math.log1p(Math.exp(-Math.abs(x))); }
 function sign(x) { return x > 0 ? 1 : (x < 0 ? -1 : (x === 0 ? 0 : NaN)); }
 function power(a, b) { return a === 1 || (a === -1 && Math.abs(b) === Infinity) ? 1 : Math.pow(a, b); }
+function logsumexp(xs) {
+  var m = -Infinity, s = 0, i;
+  for (i = 0; i < xs.length; i++) { if (isNaN(xs[i])) { return NaN; } if (xs[i] > m) { m = xs[i]; } }
+  if (!isFinite(m)) { m = 0; }
+  for (i = 0; i < xs.length; i++) { s += Math.exp(xs[i] - m); }
+  return m + Math.log(s);
+}
+function crossEntropy(xs) {
+  var n = xs.length - 1, k = xs[n], z = xs.slice(0, n);
+  return (k === Math.floor(k) && k >= 0 && k < n) ? logsumexp(z) - z[k] : NaN;
+}
+function crossEntropyPartial(xs, j) {
+  var n = xs.length - 1, k = xs[n], z = xs.slice(0, n);
+  return (k === Math.floor(k) && k >= 0 && k < n) ? Math.exp(z[j] - logsumexp(z)) - (j === k ? 1 : 0) : NaN;
+}
 """
 """Helpers that the ops' JavaScript forms share, written once: σ as 0.5·(1 + tanh(x/2)) and softplus
 as max(x, 0) + log1p(e^−|x|), exactly as the numpy forms above, and numpy's power (1^y = 1 for any y,
-(−1)^±∞ = 1, where JavaScript's Math.pow gives NaN)."""
+(−1)^±∞ = 1, where JavaScript's Math.pow gives NaN), and logsumexp shifted by the largest element
+as :func:`_lse`. A variadic op's forms see its operands as the array ``args`` (and ``j``, the slot)."""
 
 
 def get_op(name: str) -> Op:

@@ -8,7 +8,8 @@ names or generated ids (``mul_3``) numbered per op in source order and never equ
 
 from __future__ import annotations
 
-__all__ = ["Source", "NodeRecord", "ParsedScript", "read_source", "parse_program", "LIMITS"]
+__all__ = ["Source", "NodeRecord", "ParsedScript", "read_source", "parse_program", "LIMITS", "CALLABLE",
+           "METHODS", "shape_text", "element_suffix", "version_name", "refusal"]
 
 import ast
 import math
@@ -17,11 +18,11 @@ import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .errors import LimitError, Location, ParseError, env_limit
-from .ops import BINARY, FUNCTIONS, OPS, UNARY
-from .text import char_column, did_you_mean
+from .ops import BINARY, FUNCTIONS, OPS, REDUCTIONS, UNARY
+from .text import char_column, did_you_mean, printable_path
 
 KINDS = ("input", "param")
 
@@ -85,12 +86,17 @@ class NodeRecord(NamedTuple):
 
 @dataclass
 class ParsedScript:
-    """The parsed script: node records in topological order and the default output."""
+    """The parsed script: node records in topological order and the default output.
+
+    ``statements`` maps every named version (``c``, ``c#2``) to the line of its statement;
+    ``arrays`` maps every array (its versioned name) to its shape and its elements' node ids.
+    """
 
     source: Source
     records: list[NodeRecord]
     output: str
-    statements: dict[str, int] = field(default_factory=dict)  # name → line of its statement
+    statements: dict[str, int] = field(default_factory=dict)
+    arrays: dict[str, tuple[tuple[int, ...], list[str]]] = field(default_factory=dict)
 
 
 def read_source(path: str | os.PathLike[str] | None = None, *, text: str | None = None,
@@ -115,7 +121,7 @@ def read_source(path: str | os.PathLike[str] | None = None, *, text: str | None 
         if len(data) > limit:
             raise _too_big(label, None, limit)
     else:
-        label = name or str(path)
+        label = name or printable_path(path)
         p = Path(path)
         try:
             size = p.stat().st_size
@@ -166,60 +172,171 @@ def _decode(data: bytes, label: str) -> str:
     return text
 
 
-# What a user wrote, in words, for constructs outside the language.
-_FORBIDDEN = {
-    "Attribute": "attribute access (a.b)",
-    "Subscript": "subscripts (a[i])",
-    "Lambda": "lambda functions",
-    "ListComp": "list comprehensions", "SetComp": "set comprehensions",
-    "DictComp": "dict comprehensions", "GeneratorExp": "generator expressions",
-    "List": "lists", "Tuple": "tuples", "Set": "sets", "Dict": "dicts",
-    "Compare": "comparisons", "BoolOp": "'and'/'or'", "IfExp": "conditional expressions",
-    "JoinedStr": "f-strings", "FormattedValue": "f-strings", "Starred": "starred arguments",
-    "NamedExpr": "the walrus operator (:=)", "Await": "await", "Yield": "yield",
-    "YieldFrom": "yield", "Slice": "slices",
-    "Import": "import statements", "ImportFrom": "import statements",
-    "FunctionDef": "function definitions", "AsyncFunctionDef": "function definitions",
-    "ClassDef": "class definitions", "Return": "return", "Delete": "del",
-    "AugAssign": "augmented assignment (+=): a name is assigned exactly once",
-    "For": "loops", "AsyncFor": "loops", "While": "loops", "If": "if statements",
-    "With": "with statements", "AsyncWith": "with statements", "Match": "match statements",
-    "Raise": "raise", "Try": "try statements", "TryStar": "try statements", "Assert": "assert",
-    "Global": "global", "Nonlocal": "nonlocal", "Pass": "pass", "Break": "break",
-    "Continue": "continue",
+# What a user wrote, in words, for constructs outside the language, and whether the words are plural:
+# every refusal reads "<words> is/are not part of the graphtrace language".
+_FORBIDDEN: dict[str, tuple[str, bool]] = {
+    "Attribute": ("attribute access (a.b)", False),
+    "Lambda": ("lambda functions", True),
+    "ListComp": ("list comprehensions", True), "SetComp": ("set comprehensions", True),
+    "DictComp": ("dict comprehensions", True), "GeneratorExp": ("generator expressions", True),
+    "Tuple": ("tuples", True), "Set": ("sets", True), "Dict": ("dicts", True),
+    "Compare": ("comparisons", True), "BoolOp": ("the operators 'and' and 'or'", True),
+    "IfExp": ("conditional expressions (a if c else b)", True),
+    "JoinedStr": ("f-strings", True), "FormattedValue": ("f-strings", True),
+    "Starred": ("starred arguments (*a)", True),
+    "NamedExpr": ("the walrus operator (:=)", False), "Await": ("await expressions", True),
+    "Yield": ("yield expressions", True), "YieldFrom": ("yield expressions", True),
+    "Slice": ("slices (a[i:j])", True),
+    "Import": ("import statements", True), "ImportFrom": ("import statements", True),
+    "FunctionDef": ("function definitions", True), "AsyncFunctionDef": ("function definitions", True),
+    "ClassDef": ("class definitions", True), "Return": ("return statements", True),
+    "Delete": ("del statements", True),
+    "For": ("loops", True), "AsyncFor": ("loops", True), "While": ("loops", True),
+    "If": ("if statements", True), "With": ("with statements", True), "AsyncWith": ("with statements", True),
+    "Match": ("match statements", True), "Raise": ("raise statements", True),
+    "Try": ("try statements", True), "TryStar": ("try statements", True),
+    "Assert": ("assert statements", True), "Global": ("global statements", True),
+    "Nonlocal": ("nonlocal statements", True), "Pass": ("pass statements", True),
+    "Break": ("break statements", True), "Continue": ("continue statements", True),
+    "TypeAlias": ("type aliases", True),
 }
 _BINOP_TEXT = {"FloorDiv": "//", "Mod": "%", "MatMult": "@", "LShift": "<<", "RShift": ">>",
-               "BitOr": "|", "BitXor": "^", "BitAnd": "&"}
+               "BitOr": "|", "BitXor": "^", "BitAnd": "&", "Add": "+", "Sub": "-", "Mult": "*",
+               "Div": "/", "Pow": "**"}
+_OPERATOR_HINTS = {
+    "BitXor": "use ** for powers, e.g. x**2 (drawings write powers as ^)",
+    "FloorDiv": "use / for division",
+}
 
 
-def _what(node: ast.AST) -> str:
+def _what(node: ast.AST) -> tuple[str, bool]:
+    """What ``node`` is, in words, and whether the words are plural."""
     kind = type(node).__name__
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, str):
-            return "strings"
+            return "strings", True
         if isinstance(v, bytes):
-            return "bytes literals"
+            return "bytes literals", True
         if isinstance(v, bool):
-            return "booleans (True/False)"
+            return "booleans (True, False)", True
         if isinstance(v, complex):
-            return "complex numbers"
+            return "complex numbers", True
         if v is None:
-            return "None"
+            return "None", False
         if v is Ellipsis:
-            return "'...'"
+            return "the ellipsis (...)", False
     if isinstance(node, ast.BinOp):
-        return f"the operator '{_BINOP_TEXT.get(type(node.op).__name__, type(node.op).__name__)}'"
+        return f"the operator '{_BINOP_TEXT.get(type(node.op).__name__, type(node.op).__name__)}'", False
     if isinstance(node, ast.UnaryOp):
-        return "'not'" if isinstance(node.op, ast.Not) else "the operator '~'"
-    return _FORBIDDEN.get(kind, f"'{kind}' expressions")
+        return ("the operator 'not'" if isinstance(node.op, ast.Not) else "the operator '~'"), False
+    return _FORBIDDEN.get(kind, (f"'{kind}' expressions", True))
+
+
+def refusal(node: ast.AST) -> str:
+    """The sentence that refuses ``node``: "loops are not part of the graphtrace language".
+
+    >>> refusal(ast.parse("global x").body[0]), refusal(ast.parse("a // b").body[0].value)
+    ('global statements are not part of the graphtrace language', "the operator '//' is not part of the graphtrace language")
+    """
+    words, plural = _what(node)
+    return f"{words} {'are' if plural else 'is'} not part of the graphtrace language"
+
+
+# ---- arrays ---------------------------------------------------------------------------------------
+class Arr:
+    """An array during parsing: its shape, (n,) or (m, n), and its elements' node ids, row-major."""
+
+    __slots__ = ("shape", "ids")
+
+    def __init__(self, shape: tuple[int, ...], ids: list[str]):
+        self.shape = shape
+        self.ids = ids
+
+
+Value = str | Arr  # a scalar's node id, or an array
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """A shape in words, for messages.
+
+    >>> shape_text(()), shape_text((3,)), shape_text((3, 2))
+    ('a scalar', 'a vector of 3', 'a 3×2 matrix')
+    """
+    if not shape:
+        return "a scalar"
+    if len(shape) == 1:
+        return f"a vector of {shape[0]}"
+    return f"a {shape[0]}×{shape[1]} matrix"
+
+
+def element_suffix(shape: tuple[int, ...], k: int) -> str:
+    """The index part of the name of element ``k`` (row-major) of an array: ``[2]``, ``[1,0]``."""
+    if len(shape) == 1:
+        return f"[{k}]"
+    i, j = divmod(k, shape[1])
+    return f"[{i},{j}]"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def version_name(name: str, n: int) -> str:
+    """The id of version ``n`` of a name: ``c``, then ``c#2``, ``c#3`` (drawn c, c′, c″)."""
+    return name if n == 1 else f"{name}#{n}"
+
+
+_ADD, _MUL, _DIV = BINARY["Add"], BINARY["Mult"], BINARY["Div"]
+_IDENTITY = UNARY["UAdd"]
+# Functions a script may call: the registry's, the folds of binary ops over an array (sum, and
+# max/min with one argument) and mean (a sum divided by the count).
+_MEAN = "mean"
+CALLABLE: tuple[str, ...] = tuple(dict.fromkeys([*FUNCTIONS, *REDUCTIONS, _MEAN]))
+# The functions that take one argument, and so may also be called as methods: x.relu(), v.sum().
+METHODS: tuple[str, ...] = tuple(
+    f for f in CALLABLE
+    if f in REDUCTIONS or f == _MEAN or (f in OPS and (OPS[f].arity == 1 or OPS[f].takes in ("all", "each"))))
+
+
+def _arg_counts(name: str) -> tuple[int, ...]:
+    op = OPS.get(name)
+    if op is None:  # sum, mean
+        return (1,)
+    if op.takes == "class":
+        return (2,)
+    if op.variadic:
+        return (1,)
+    return (op.arity, 1) if op.reduction else (op.arity,)  # type: ignore[return-value]
+
+
+def _function_hint(name: str, known: tuple[str, ...] = CALLABLE) -> str | None:
+    """A did-you-mean for an unknown function: its case (ReLU), its glyph or Greek name (σ, ln).
+
+    >>> _function_hint("ReLU"), _function_hint("σ"), _function_hint("ln"), _function_hint("sigmod")
+    ("did you mean 'relu'?", "did you mean 'sigmoid'?", "did you mean 'log'?", "did you mean 'sigmoid'?")
+    """
+    low = name.casefold()
+    for f in known:
+        if f.casefold() == low:
+            return f"did you mean '{f}'?"
+    for op in OPS.values():
+        if op.name in known and (op.glyph.casefold() == low or (low in ("sigma", "σ") and op.probability)):
+            return f"did you mean '{op.name}'?"
+    return did_you_mean(name, known) or ("available functions: " + ", ".join(known) if known is CALLABLE else None)
 
 
 class _Parser:
     def __init__(self, source: Source):
         self.source = source
         self.records: list[NodeRecord] = []
-        self.defined: dict[str, int] = {}  # name → line where it was defined
+        self.env: dict[str, Value] = {}  # a user name → its latest version's value
+        self.versions: dict[str, int] = {}  # a user name → how many versions it has
+        self.defined: dict[str, int] = {}  # a user name → the line of its first definition
+        self.declared: dict[str, str] = {}  # an input's or param's node id → its kind
+        self.values: dict[str, float] = {}  # a declared scalar's id → its value (class indices)
+        self.statements: dict[str, int] = {}  # every version's id → the line of its statement
+        self.arrays: dict[str, tuple[tuple[int, ...], list[str]]] = {}
         self.taken: set[str] = set()  # user names, so that generated ids avoid them
         self.counters: dict[str, int] = {}
         self.max_nodes = LIMITS.nodes
@@ -243,13 +360,21 @@ class _Parser:
 
     def add(self, rec: NodeRecord) -> str:
         if len(self.records) >= self.max_nodes:
-            raise LimitError(
-                f"the script makes more than {self.max_nodes:,} graph nodes",
-                location=self.source.location(rec.line),
-                hint="raise the limit with the environment variable GRAPHTRACE_MAX_NODES",
-            )
+            raise self._too_many(rec.line)
         self.records.append(rec)
         return rec.id
+
+    def _too_many(self, line: int | None) -> LimitError:
+        return LimitError(
+            f"the script makes more than {self.max_nodes:,} graph nodes",
+            location=self.source.location(line),
+            hint="raise the limit with the environment variable GRAPHTRACE_MAX_NODES",
+        )
+
+    def reserve(self, count: int, node: ast.AST) -> None:
+        """Refuse an array operation that would make too many nodes, before making any of them."""
+        if len(self.records) + count > self.max_nodes:
+            raise self._too_many(getattr(node, "lineno", None))
 
     # ---- statements ---------------------------------------------------------------------------
     def run(self) -> ParsedScript:
@@ -265,28 +390,37 @@ class _Parser:
                 for t in stmt.targets:
                     if isinstance(t, ast.Name):
                         self.taken.add(t.id)
-            elif isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)) and isinstance(stmt.target, ast.Name):
                 self.taken.add(stmt.target.id)
         output = None
+        last: ast.AST | None = None
         for stmt in body:
             if isinstance(stmt, ast.AnnAssign):
                 self.declaration(stmt)
             elif isinstance(stmt, ast.Assign):
-                output = self.assignment(stmt)
+                output, last = self.assignment(stmt), stmt
+            elif isinstance(stmt, ast.AugAssign):
+                output, last = self.augmented(stmt), stmt
             elif isinstance(stmt, ast.Expr):
                 if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
                     raise self.error("strings are not part of the graphtrace language (use # comments)", stmt)
                 raise self.error("this expression is computed but never named",
                                  stmt, hint="assign it to a name, e.g. `out = ...`")
             else:
-                raise self.error(f"{_what(stmt)} are not part of the graphtrace language", stmt)
+                raise self.error(refusal(stmt), stmt)
         if output is None:
             raise ParseError(
                 "the script assigns no name, so there is no output",
                 location=Location(src.name),
                 hint="add an assignment such as `L = (y - z)**2`; the last assigned name is the output",
             )
-        return ParsedScript(src, self.records, output, dict(self.defined))
+        if output in self.arrays:
+            shape = self.arrays[output][0]
+            base = output.split("#")[0]
+            raise self.error(f"the output '{base}' is {shape_text(shape)}, but an output is one number",
+                             last, hint=f"end the script with a scalar, e.g. `out = sum({base})` or "
+                                        f"`loss = cross_entropy({base}, y)`")
+        return ParsedScript(src, self.records, output, dict(self.statements), dict(self.arrays))
 
     def parse_ast(self) -> ast.Module:
         text = self.source.text
@@ -329,15 +463,23 @@ class _Parser:
                 continue
         return None
 
-    def define(self, name: str, node: ast.Name) -> None:
-        if name in FUNCTIONS:
+    def check_name(self, name: str, node: ast.AST) -> None:
+        if name in CALLABLE:
             raise self.error(f"'{name}' is a function name; choose another name for this value", node)
         if name in KINDS:
             raise self.error(f"'{name}' is a declaration kind; choose another name", node)
-        if name in self.defined:
-            raise self.error(f"name '{name}' is assigned twice (first on line {self.defined[name]})",
-                             node, hint="every name is assigned exactly once; pick a new name")
-        self.defined[name] = node.lineno
+
+    def next_version(self, name: str) -> str:
+        """The id the next assignment of ``name`` gets (committed by :meth:`commit`)."""
+        return version_name(name, self.versions.get(name, 0) + 1)
+
+    def commit(self, name: str, ident: str, value: Value, line: int) -> None:
+        self.versions[name] = self.versions.get(name, 0) + 1
+        self.defined.setdefault(name, line)
+        self.env[name] = value
+        self.statements[ident] = line
+        if type(value) is Arr:
+            self.arrays[ident] = (value.shape, value.ids)
 
     def declaration(self, stmt: ast.AnnAssign) -> None:
         target = stmt.target
@@ -349,13 +491,71 @@ class _Parser:
             hint = did_you_mean(shown, KINDS) if isinstance(ann, ast.Name) else None
             raise self.error(f"unknown declaration kind '{shown}' (expected 'input' or 'param')", ann,
                              hint=hint)
+        name, kind = target.id, ann.id
         if stmt.value is None:
-            raise self.error(f"declaration of '{target.id}' needs a value",
-                             stmt, hint=f"write `{target.id}: {ann.id} = 1.0`")
-        value = self._number(stmt.value, what=f"the value of {ann.id} '{target.id}'")
-        self.define(target.id, target)
-        self.add(NodeRecord(target.id, ann.id, None, value, True, stmt.lineno, target.col_offset,
-                            target.end_col_offset or target.col_offset, (), stmt.lineno))
+            raise self.error(f"declaration of '{name}' needs a value",
+                             stmt, hint=f"write `{name}: {kind} = 1.0`")
+        self.check_name(name, target)
+        if name in self.env:
+            raise self.error(f"'{name}' is already defined (on line {self.defined[name]}); an input or "
+                             "param is declared once, before it is used", target,
+                             hint="choose a new name, or assign a new version with `=`")
+        value: Value
+        if isinstance(stmt.value, ast.List):
+            value = self.leaf_array(stmt.value, name, kind)
+        else:
+            number = self._number(stmt.value, what=f"the value of {kind} '{name}'")
+            self.add(NodeRecord(name, kind, None, number, True, stmt.lineno, target.col_offset,
+                                target.end_col_offset or target.col_offset, (), stmt.lineno))
+            self.declared[name] = kind
+            self.values[name] = number
+            value = name
+        self.commit(name, name, value, stmt.lineno)
+
+    def layout(self, node: ast.List) -> tuple[tuple[int, ...], list[ast.expr]]:
+        """A list literal's shape and its elements, row-major: rectangular, at most two levels."""
+        rows = node.elts
+        if not rows:
+            raise self.error("an empty list is not an array: give it at least one element", node)
+        if not isinstance(rows[0], ast.List):
+            for e in rows:
+                if isinstance(e, ast.List):
+                    raise self.error("this list mixes numbers and lists: a vector holds numbers, a matrix "
+                                     "holds rows of equal length", e)
+            return (len(rows),), list(rows)
+        width = None
+        flat: list[ast.expr] = []
+        for i, row in enumerate(rows):
+            if not isinstance(row, ast.List):
+                raise self.error("this list mixes rows and numbers: every row of a matrix is a list", row)
+            if width is None:
+                width = len(row.elts)
+                if not width:
+                    raise self.error("an empty row is not part of a matrix", row)
+            elif len(row.elts) != width:
+                raise self.error(f"ragged matrix: row {i} has {len(row.elts)} element"
+                                 f"{'s' if len(row.elts) != 1 else ''}, row 0 has {width}", row,
+                                 hint="every row of a matrix has the same length")
+            for e in row.elts:
+                if isinstance(e, ast.List):
+                    raise self.error("arrays have at most two dimensions (vectors and matrices)", e)
+            flat.extend(row.elts)
+        return (len(rows), width or 0), flat
+
+    def leaf_array(self, node: ast.List, name: str, kind: str) -> Arr:
+        shape, elts = self.layout(node)
+        self.reserve(len(elts), node)  # counted before any element is made
+        ids = []
+        for k, e in enumerate(elts):
+            suffix = element_suffix(shape, k)
+            number = self._number(e, what=f"element {suffix} of {kind} '{name}'")
+            ident = name + suffix
+            self.add(NodeRecord(ident, kind, None, number, True, e.lineno, e.col_offset,
+                                e.end_col_offset or e.col_offset, (), e.end_lineno or e.lineno))
+            self.declared[ident] = kind
+            self.values[ident] = number
+            ids.append(ident)
+        return Arr(shape, ids)
 
     def _number(self, node: ast.expr, *, what: str) -> float:
         sign = 1.0
@@ -368,37 +568,70 @@ class _Parser:
         if not isinstance(raw, (int, float)) or isinstance(raw, bool):
             raise self.error(f"{what} must be a number", node,
                              hint="declared values are numbers; compute other values in assignments")
-        value = sign * float(raw) if abs(raw) < 1e400 else math.inf
+        try:
+            value = sign * float(raw)
+        except OverflowError:  # an integer literal beyond float64's range (400 digits, say)
+            value = math.inf
         if not math.isfinite(value):
-            raise self.error(f"{what} is not a finite number", node)
+            raise self.error(f"{what} is too large: beyond ±1.8e308, the largest float", node)
         return value
 
     def assignment(self, stmt: ast.Assign) -> str:
         if len(stmt.targets) != 1:
             raise self.error("assign one name at a time (`a = b = ...` is not allowed)", stmt)
         target = stmt.targets[0]
+        if isinstance(target, ast.Subscript):
+            raise self.error("an assignment names a whole value; one element of an array cannot be "
+                             "assigned", target, hint="build a new array instead, e.g. `v = [a, b, c]`")
         if not isinstance(target, ast.Name):
-            raise self.error(f"the left side must be a single name, not {_what(target)}", target)
-        self.expression(stmt.value, target.id)
-        self.define(target.id, target)
-        return target.id
+            raise self.error(f"the left side must be a single name, not {_what(target)[0]}", target)
+        self.check_name(target.id, target)
+        ident = self.next_version(target.id)
+        value = self.expression(stmt.value, ident)
+        self.commit(target.id, ident, value, stmt.lineno)
+        return ident
+
+    def augmented(self, stmt: ast.AugAssign) -> str:
+        """``c += e`` is ``c = c + e``: a new version of c, a node of its own (as in micrograd)."""
+        target = stmt.target
+        op_name = type(stmt.op).__name__
+        symbol = _BINOP_TEXT.get(op_name, op_name) + "="
+        if not isinstance(target, ast.Name):
+            raise self.error(f"'{symbol}' needs a name on the left, not {_what(target)[0]}", target)
+        if op_name not in BINARY and op_name != "MatMult":
+            raise self.error(f"the operator '{symbol}' is not part of the graphtrace language", stmt,
+                             hint=_OPERATOR_HINTS.get(op_name))
+        name = target.id
+        if name not in self.env:
+            later = " (it is assigned only later)" if name in self.taken else ""
+            raise self.error(f"'{name} {symbol} …' needs an earlier value of '{name}', but '{name}' is "
+                             f"not defined yet{later}", target,
+                             hint=f"give it a first value, e.g. `{name} = 0.0`")
+        self.check_name(name, target)
+        left = ast.Name(id=name, ctx=ast.Load())
+        ast.copy_location(left, target)
+        combined = ast.BinOp(left=left, op=stmt.op, right=stmt.value)
+        ast.copy_location(combined, stmt)
+        ident = self.next_version(name)
+        value = self.expression(combined, ident)
+        self.commit(name, ident, value, stmt.lineno)
+        return ident
 
     # ---- expressions --------------------------------------------------------------------------
-    def expression(self, root: ast.expr, name: str) -> str:
-        """Post-order walk with an explicit stack; the root's node takes the assigned name."""
-        stack: list[tuple[ast.expr, bool]] = [(root, False)]
-        results: list[str] = []
+    def expression(self, root: ast.expr, name: str | None) -> Value:
+        """Post-order walk with an explicit stack; the root's node (or each element of an array
+        root) takes the assigned name, else an identity node carries it."""
+        if isinstance(root, ast.List) and name is not None:
+            return self.root_list(root, name)
+        stack: list[tuple[ast.expr, Any]] = [(root, False)]
+        results: list[Value] = []
         while stack:
             node, ready = stack.pop()
             if not ready:
                 if isinstance(node, ast.Constant):
                     results.append(self.constant(node, name if node is root else None))
                 elif isinstance(node, ast.Name):
-                    ref = self.reference(node)
-                    if node is root:  # `s = a`: an identity node carries the new name
-                        results.append(self.op_node("identity", (ref,), node, name))
-                    else:
-                        results.append(ref)
+                    results.append(self.reference(node))
                 elif isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
                     inner = node.operand
                     if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
@@ -408,74 +641,159 @@ class _Parser:
                     else:
                         stack.append((node, True))
                         stack.append((inner, False))
-                elif isinstance(node, ast.BinOp) and type(node.op).__name__ in BINARY:
+                elif isinstance(node, ast.BinOp) and (type(node.op).__name__ in BINARY
+                                                      or isinstance(node.op, ast.MatMult)):
                     stack.append((node, True))
                     stack.append((node.right, False))
                     stack.append((node.left, False))
                 elif isinstance(node, ast.Call):
-                    self.check_call(node)
+                    receiver = self.check_call(node)
                     stack.append((node, True))
-                    for arg in reversed(node.args):
-                        stack.append((arg, False))
+                    if receiver is not None:
+                        stack.append((receiver, False))
+                    else:
+                        for arg in reversed(node.args):
+                            stack.append((arg, False))
+                elif isinstance(node, ast.Subscript):
+                    stack.append((node, True))
+                    stack.append((node.value, False))
+                elif isinstance(node, ast.List):
+                    shape, elts = self.layout(node)
+                    stack.append((node, shape))
+                    for e in reversed(elts):
+                        stack.append((e, False))
                 else:
-                    raise self.error(f"{_what(node)} are not part of the graphtrace language", node,
-                                     hint=self._hint_for(node))
+                    raise self.error(refusal(node), node, hint=self._hint_for(node))
             else:
                 label = name if node is root else None
-                if isinstance(node, ast.UnaryOp):
-                    operand = results.pop()
-                    results.append(self.op_node(UNARY[type(node.op).__name__], (operand,), node, label))
-                elif isinstance(node, ast.BinOp):
+                if isinstance(node, ast.BinOp):
                     right = results.pop()
                     left = results.pop()
-                    results.append(self.op_node(BINARY[type(node.op).__name__], (left, right), node, label))
+                    if isinstance(node.op, ast.MatMult):
+                        results.append(self.matmul(left, right, node, label))
+                    elif type(left) is str and type(right) is str:
+                        results.append(self.op_node(BINARY[type(node.op).__name__], (left, right), node, label))
+                    else:
+                        results.append(self.elementwise(BINARY[type(node.op).__name__], left, right, node, label))
+                elif isinstance(node, ast.UnaryOp):
+                    operand = results.pop()
+                    results.append(self.apply(UNARY[type(node.op).__name__], operand, node, label))
+                elif isinstance(node, ast.Call):
+                    func = node.func
+                    if isinstance(func, ast.Attribute):
+                        results.append(self.call(func.attr, [results.pop()], node, label))
+                    else:
+                        assert isinstance(func, ast.Name)
+                        n = len(node.args)
+                        args = results[-n:]
+                        del results[-n:]
+                        results.append(self.call(func.id, args, node, label))
+                elif isinstance(node, ast.Subscript):
+                    results.append(self.subscript(results.pop(), node))
                 else:
-                    assert isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    n = len(node.args)
-                    args = tuple(results[-n:])
+                    assert isinstance(node, ast.List)
+                    n = math.prod(ready)
+                    items = results[-n:]
                     del results[-n:]
-                    results.append(self.op_node(node.func.id, args, node, label))
-        return results[-1]
+                    for item, e in zip(items, self.layout(node)[1], strict=True):
+                        if type(item) is Arr:
+                            raise self.error(f"list elements are numbers, not {shape_text(item.shape)}", e)
+                    results.append(Arr(ready, items))  # type: ignore[arg-type]
+        return self.finish(results[-1], name, root)
+
+    def finish(self, value: Value, name: str | None, node: ast.expr) -> Value:
+        """Name an expression's result: identity nodes for the elements that are not yet named so
+        (a reference ``s = a``, an element ``y = v[0]``, a row ``r = W[1]``)."""
+        if name is None:
+            return value
+        if type(value) is str:
+            return value if value == name else self.op_node(_IDENTITY, (value,), node, name)
+        assert isinstance(value, Arr)
+        shape = value.shape
+        names = [name + element_suffix(shape, k) for k in range(len(value.ids))]
+        if value.ids == names:
+            return value
+        self.reserve(len(names), node)
+        ids = [i if i == n else self.op_node(_IDENTITY, (i,), node, n) for i, n in zip(value.ids, names, strict=True)]
+        return Arr(shape, ids)
+
+    def root_list(self, root: ast.List, name: str) -> Arr:
+        """``v = [a*b, c]``: each element is its own expression, named ``v[0]``, ``v[1]``."""
+        shape, elts = self.layout(root)
+        self.reserve(len(elts), root)
+        ids = []
+        for k, e in enumerate(elts):
+            item = self.expression(e, name + element_suffix(shape, k))
+            if type(item) is Arr:
+                raise self.error(f"list elements are numbers, not {shape_text(item.shape)}", e)
+            ids.append(item)
+        return Arr(shape, ids)  # type: ignore[arg-type]
 
     def _hint_for(self, node: ast.AST) -> str | None:
-        if isinstance(node, ast.Attribute) or isinstance(node, ast.Subscript):
-            return "scripts are data, not Python programs: only numbers, names, + - * / ** and " \
-                   "the functions " + ", ".join(FUNCTIONS)
+        if isinstance(node, ast.BinOp):
+            return _OPERATOR_HINTS.get(type(node.op).__name__)
+        if isinstance(node, ast.Attribute):
+            if node.attr in METHODS:
+                return f"call it: `.{node.attr}()`"
+            return ("scripts are data, not Python programs: only numbers, names, lists, + - * / ** @, "
+                    "the functions " + ", ".join(CALLABLE) + ", and method calls of the one-argument "
+                    "ones such as x.relu()")
         return None
 
-    def check_call(self, node: ast.Call) -> None:
+    def check_call(self, node: ast.Call) -> ast.expr | None:
+        """Check a call's form before its arguments are walked; a method call's receiver, or None."""
         func = node.func
-        if not isinstance(func, ast.Name):
-            raise self.error(f"only functions can be called, not {_what(func)}", func,
-                             hint="available functions: " + ", ".join(FUNCTIONS))
-        if func.id not in FUNCTIONS:
-            hint = did_you_mean(func.id, FUNCTIONS) or ("available functions: " + ", ".join(FUNCTIONS))
-            raise self.error(f"unknown function '{func.id}'", func, hint=hint)
         if node.keywords:
-            raise self.error(f"keyword arguments are not allowed in {func.id}()", node.keywords[0].value
-                             if node.keywords[0].value is not None else node)
+            kw = node.keywords[0]
+            shown = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "this function")
+            raise self.error(f"keyword arguments are not allowed in {shown}()",
+                             kw.value if kw.value is not None else node)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("starred arguments are not allowed", arg)
-        arity = OPS[func.id].arity
-        if len(node.args) != arity:
-            plural = "argument" if arity == 1 else "arguments"
-            raise self.error(f"{func.id}() takes {arity} {plural}, got {len(node.args)}", node)
+        if isinstance(func, ast.Attribute):
+            name = func.attr
+            if name not in METHODS:
+                if name in CALLABLE:
+                    raise self.error(f"{name}() takes more than one argument, so it is not a method", func,
+                                     hint=f"write {name}(…) with its arguments")
+                hint = _function_hint(name, METHODS)
+                raise self.error(f"'.{name}()' is not a method graphtrace knows", func,
+                                 hint=hint or "method calls work for the one-argument functions: "
+                                 + ", ".join(METHODS))
+            if node.args:
+                raise self.error(f".{name}() takes no arguments when called as a method", node.args[0],
+                                 hint=f"write {name}(x) or x.{name}()")
+            return func.value
+        if not isinstance(func, ast.Name):
+            raise self.error(f"only functions can be called, not {_what(func)[0]}", func,
+                             hint="available functions: " + ", ".join(CALLABLE))
+        name = func.id
+        if name not in CALLABLE:
+            raise self.error(f"unknown function '{name}'", func, hint=_function_hint(name))
+        counts = _arg_counts(name)
+        if len(node.args) not in counts:
+            want = counts[0]
+            plural = "argument" if want == 1 else "arguments"
+            extra = ", or one vector or matrix" if len(counts) > 1 else ""
+            raise self.error(f"{name}() takes {want} {plural}{extra}, got {len(node.args)}", node)
+        return None
 
-    def reference(self, node: ast.Name) -> str:
-        if node.id in self.defined:
-            return node.id
-        if node.id in FUNCTIONS:
+    def reference(self, node: ast.Name) -> Value:
+        value = self.env.get(node.id)
+        if value is not None:
+            return value
+        if node.id in CALLABLE:
             raise self.error(f"'{node.id}' is a function; call it, e.g. {node.id}(x)", node)
         if node.id in self.taken:
             raise self.error(f"'{node.id}' is used before it is assigned", node,
                              hint="define every name above the line that uses it")
-        candidates = list(self.defined) + list(FUNCTIONS)
+        candidates = list(self.env) + list(CALLABLE)
         raise self.error(f"undefined name '{node.id}'", node, hint=did_you_mean(node.id, candidates))
 
     def constant(self, node: ast.Constant, name: str | None) -> str:
         if type(node.value) not in (int, float):
-            raise self.error(f"{_what(node)} are not part of the graphtrace language", node)
+            raise self.error(refusal(node), node)
         return self.const_record(self._number(node, what="this number"), node, name)
 
     def const_record(self, value: float, node: ast.expr, name: str | None) -> str:
@@ -490,6 +808,209 @@ class _Parser:
                                    node.col_offset, node.end_col_offset or node.col_offset, operands,
                                    node.end_lineno or node.lineno))
 
+    def part_node(self, op: str, operands: tuple[str, ...], node: ast.expr, name: str | None) -> str:
+        """A node of an array operation's expansion (one product of ``W @ x``): located at the
+        operation, with an empty span, since the source text is the whole operation, not this part."""
+        ident = name or self.fresh(op)
+        return self.add(NodeRecord(ident, "op", op, None, name is not None, node.lineno,
+                                   node.col_offset, node.col_offset, operands, node.lineno))
+
+    # ---- arrays: every operation expands into scalar nodes --------------------------------------
+    def _labels(self, name: str | None, shape: tuple[int, ...], n: int) -> list[str | None]:
+        if name is None:
+            return [None] * n
+        return [name + element_suffix(shape, k) for k in range(n)]
+
+    def apply(self, op: str, a: Value, node: ast.expr, name: str | None) -> Value:
+        """A unary op, elementwise on an array."""
+        if type(a) is str:
+            return self.op_node(op, (a,), node, name)
+        assert isinstance(a, Arr)
+        self.reserve(len(a.ids), node)
+        labels = self._labels(name, a.shape, len(a.ids))
+        return Arr(a.shape, [self.part_node(op, (x,), node, lab) for x, lab in zip(a.ids, labels, strict=True)])
+
+    def elementwise(self, op: str, a: Value, b: Value, node: ast.expr, name: str | None) -> Value:
+        """A binary op on arrays of one shape, or an array and a scalar (broadcast)."""
+        if type(a) is str and type(b) is str:
+            return self.op_node(op, (a, b), node, name)
+        if type(a) is str:
+            assert isinstance(b, Arr)
+            shape, pairs = b.shape, [(a, y) for y in b.ids]
+        elif type(b) is str:
+            assert isinstance(a, Arr)
+            shape, pairs = a.shape, [(x, b) for x in a.ids]
+        else:
+            assert isinstance(a, Arr) and isinstance(b, Arr)
+            if a.shape != b.shape:
+                message = (OPS[op].mismatch or f"{op}() needs operands of one shape, got {{a}} and {{b}}")
+                raise self.error(message.format(a=shape_text(a.shape), b=shape_text(b.shape)), node,
+                                 hint="an elementwise operation takes two arrays of one shape, or an array "
+                                      "and a scalar; @ is the matrix product")
+            shape, pairs = a.shape, list(zip(a.ids, b.ids, strict=True))
+        self.reserve(len(pairs), node)
+        labels = self._labels(name, shape, len(pairs))
+        return Arr(shape, [self.part_node(op, p, node, lab) for p, lab in zip(pairs, labels, strict=True)])
+
+    def dot(self, xs: list[str], ys: list[str], node: ast.expr, name: str | None) -> str:
+        """x·y as Python writes it: ((x0*y0 + x1*y1) + x2*y2) + …, a left-to-right sum."""
+        last = len(xs) - 1
+        acc = self.part_node(_MUL, (xs[0], ys[0]), node, name if last == 0 else None)
+        for k in range(1, len(xs)):
+            term = self.part_node(_MUL, (xs[k], ys[k]), node, None)
+            acc = self.part_node(_ADD, (acc, term), node, name if k == last else None)
+        return acc
+
+    def matmul(self, a: Value, b: Value, node: ast.BinOp, name: str | None) -> Value:
+        if type(a) is str or type(b) is str:
+            side = node.left if type(a) is str else node.right
+            raise self.error("@ multiplies vectors and matrices, and this operand is a scalar", side,
+                             hint="use * to multiply by a scalar")
+        assert isinstance(a, Arr) and isinstance(b, Arr)
+        sa, sb = a.shape, b.shape
+        inner_a = sa[-1]
+        inner_b = sb[0]
+        if inner_a != inner_b:
+            left = _count(inner_a, "column" if len(sa) == 2 else "element") + " on the left"
+            right = _count(inner_b, "row" if len(sb) == 2 else "element") + " on the right"
+            raise self.error(f"cannot multiply {shape_text(sa)} by {shape_text(sb)}", node,
+                             hint=f"the inner sizes must agree, and here there are {left} and {right}")
+        n = inner_a
+        rows = [a.ids[i * n:(i + 1) * n] for i in range(sa[0])] if len(sa) == 2 else [a.ids]
+        if len(sb) == 2:
+            p = sb[1]
+            cols = [b.ids[j::p] for j in range(p)]
+        else:
+            cols = [b.ids]
+        out_shape = tuple(([sa[0]] if len(sa) == 2 else []) + ([sb[1]] if len(sb) == 2 else []))
+        self.reserve(len(rows) * len(cols) * (2 * n - 1), node)
+        if not out_shape:  # vector · vector
+            return self.dot(rows[0], cols[0], node, name)
+        labels = self._labels(name, out_shape, len(rows) * len(cols))
+        ids = []
+        for i, row in enumerate(rows):
+            for j, col in enumerate(cols):
+                ids.append(self.dot(row, col, node, labels[i * len(cols) + j]))
+        return Arr(out_shape, ids)
+
+    def subscript(self, value: Value, node: ast.Subscript) -> Value:
+        target = node.value
+        what = f"'{target.id}'" if isinstance(target, ast.Name) else "this value"
+        if type(value) is str:
+            raise self.error(f"{what} is a scalar: only vectors and matrices can be indexed", node,
+                             hint="declare an array with a list, e.g. `v: input = [1.0, 2.0]`")
+        assert isinstance(value, Arr)
+        index = node.slice
+        items = list(index.elts) if isinstance(index, ast.Tuple) else [index]
+        shape = value.shape
+        for item in items:
+            if isinstance(item, ast.Slice):
+                raise self.error(refusal(item), item, hint="pick elements one by one, e.g. v[0]")
+        if len(items) > len(shape):
+            raise self.error(f"{what} is {shape_text(shape)}: it takes {len(shape)} "
+                             f"ind{'ex' if len(shape) == 1 else 'ices'}, got {len(items)}", index)
+        at = [self.index(item, size, what, shape) for item, size in zip(items, shape, strict=False)]
+        if len(at) == len(shape):
+            k = at[0] if len(at) == 1 else at[0] * shape[1] + at[1]
+            return value.ids[k]
+        n = shape[1]  # one index into a matrix: its row
+        return Arr((n,), value.ids[at[0] * n:(at[0] + 1) * n])
+
+    def index(self, item: ast.expr, size: int, what: str, shape: tuple[int, ...]) -> int:
+        inner, sign = item, 1
+        if isinstance(item, ast.UnaryOp) and isinstance(item.op, ast.USub):
+            inner, sign = item.operand, -1
+        raw = inner.value if isinstance(inner, ast.Constant) else None
+        if type(raw) is not int:
+            if isinstance(inner, ast.Name):
+                raise self.error(f"an index is an integer literal such as v[0], not the name '{inner.id}'",
+                                 item, hint="arrays are expanded when the script is read, so every index "
+                                            "is a fixed number")
+            shown = repr(raw) if isinstance(raw, float) else None
+            raise self.error("an index is an integer" + (f", not {shown}" if shown else
+                                                          " literal such as v[0] or W[1, 0]"), item)
+        i = sign * raw
+        if not -size <= i < size:
+            raise self.error(f"index {i} is out of range for {what}, {shape_text(shape)}", item,
+                             hint=f"indices run from 0 to {size - 1}")
+        return i % size
+
+    def fold(self, op: str, a: Arr, node: ast.expr, name: str | None) -> str:
+        """A binary op folded over every element, left to right: ((a0 + a1) + a2) + …"""
+        ids = a.ids
+        self.reserve(len(ids), node)
+        acc = ids[0]
+        last = len(ids) - 1
+        for k in range(1, len(ids)):
+            acc = (self.op_node if k == last else self.part_node)(op, (acc, ids[k]), node, name if k == last else None)
+        return acc
+
+    def call(self, fn: str, args: list[Value], node: ast.Call, name: str | None) -> Value:
+        op = OPS.get(fn)
+        if op is not None and not op.variadic and not (op.reduction and len(args) == 1):
+            if len(args) == 1:
+                return self.apply(fn, args[0], node, name)
+            return self.elementwise(fn, args[0], args[1], node, name)
+        array = args[0]
+        if type(array) is str:
+            if op is not None and op.reduction:
+                raise self.error(f"{fn}() takes 2 arguments, or one vector or matrix, and this is one scalar",
+                                 node, hint=f"for two scalars write {fn}(a, b)")
+            takes = "a vector" if op is not None else "a vector or a matrix"
+            raise self.error(f"{fn}() takes {takes}, and this is a scalar", node,
+                             hint="declare a vector with a list, e.g. `v: input = [1.0, 2.0]`")
+        assert isinstance(array, Arr)
+        if op is None or op.reduction:
+            if fn == _MEAN:
+                total = self.fold(_ADD, array, node, None)
+                count = self.const_record(float(len(array.ids)), node, None)
+                return self.op_node(_DIV, (total, count), node, name)
+            return self.fold(REDUCTIONS[fn], array, node, name)
+        if len(array.shape) != 1:
+            raise self.error(f"{fn}() takes a vector, not {shape_text(array.shape)}", node,
+                             hint=f"apply it to one row, e.g. {fn}(W[0])")
+        ids = array.ids
+        if op.takes == "each" and len(ids) ** 2 > self.max_nodes:  # K nodes of K operands each
+            raise LimitError(f"{fn}() of {shape_text(array.shape)} makes {len(ids) ** 2:,} edges, more than "
+                             f"the limit of {self.max_nodes:,} graph nodes",
+                             location=self.source.location(node.lineno, node.col_offset),
+                             hint="raise the limit with the environment variable GRAPHTRACE_MAX_NODES")
+        if op.takes == "all":
+            return self.op_node(fn, tuple(ids), node, name)
+        if op.takes == "each":  # node i takes its own element first, then the others in turn
+            self.reserve(len(ids), node)
+            labels = self._labels(name, array.shape, len(ids))
+            return Arr(array.shape, [self.part_node(fn, tuple(ids[i:] + ids[:i]), node, labels[i])
+                                     for i in range(len(ids))])
+        k = self.class_index(args[1], node.args[1], len(ids), fn)
+        return self.op_node(fn, (*ids, k), node, name)
+
+    def class_index(self, value: Value, arg: ast.expr, n: int, fn: str) -> str:
+        """The class index of cross_entropy: an integer literal, or a scalar input holding one."""
+        hint = f"the classes of {n} logits are 0 to {n - 1}"
+        if type(value) is Arr:
+            raise self.error(f"the class index of {fn}() is one number, not {shape_text(value.shape)}", arg,
+                             hint=hint)
+        assert isinstance(value, str)
+        kind = self.declared.get(value)
+        if isinstance(arg, ast.Constant) or (isinstance(arg, ast.UnaryOp) and isinstance(arg.operand, ast.Constant)):
+            number = self._number(arg, what="the class index")
+            raw = arg.value if isinstance(arg, ast.Constant) else None
+            if isinstance(raw, float) or number != int(number) or not 0 <= number < n:
+                shown = repr(raw) if isinstance(raw, float) else f"{number:g}"
+                raise self.error(f"the class index of {fn}() is {shown}; it must be an integer from 0 to "
+                                 f"{n - 1}", arg, hint=hint)
+            return value
+        if kind != "input":
+            what = "a param" if kind == "param" else "computed"
+            raise self.error(f"the class index of {fn}() is an integer literal or an input (a label), and "
+                             f"this one is {what}", arg, hint=f"declare it, e.g. `y: input = 0`; {hint}")
+        number = self.values[value]
+        if number != int(number) or not 0 <= number < n:
+            raise self.error(f"the class index '{value}' is {number:g}, but the {n} logits have the classes "
+                             f"0 to {n - 1}", arg, hint=f"declare it with a class, e.g. `{value}: input = 0`")
+        return value
+
 
 def parse_program(source: Source) -> ParsedScript:
     """Parse a script into node records (no graph yet).
@@ -497,5 +1018,8 @@ def parse_program(source: Source) -> ParsedScript:
     >>> p = parse_program(Source("x: input = 3\\ny = x*x\\n"))
     >>> [(r.id, r.kind, r.op, r.operands) for r in p.records]
     [('x', 'input', None, ()), ('y', 'op', 'mul', ('x', 'x'))]
+    >>> p = parse_program(Source("c: param = 1\\nc += c*2\\n"))
+    >>> [(r.id, r.op, r.operands) for r in p.records], p.output
+    ([('c', None, ()), ('const_1', None, ()), ('mul_1', 'mul', ('c', 'const_1')), ('c#2', 'add', ('c', 'mul_1'))], 'c#2')
     """
     return _Parser(source).run()

@@ -23,11 +23,13 @@ __all__ = [
     "doctor",
 ]
 
+import atexit
 import functools
 import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import sysconfig
@@ -35,13 +37,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from graphtrace.errors import RenderError, UsageError
+from graphtrace.errors import RenderError, UsageError, env_limit
 
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "json")
 """Formats :func:`layout` produces. DOT text needs no Graphviz: graphtrace writes it itself."""
 
 BACKEND_NAMES = ("auto", "system", "bundled")
-DEFAULT_TIMEOUT = 60.0
+DEFAULT_TIMEOUT = 50.0
+"""Seconds a layout may take: with parsing and drawing around it, a command stays within a minute."""
+DEFAULT_MEMORY_MB = 2048
+"""The address space a Graphviz child may use (MiB), unless ``GRAPHTRACE_LAYOUT_MEMORY_MB`` says
+otherwise: Graphviz's memory grows with the drawing's long edges, and the timeout bounds time only."""
 DEFAULT_DPI = 96.0  # Graphviz's own default for bitmap output
 # Graphviz pads the drawing by 4 points on each side (the ``pad`` attribute's default).
 _PAD_IN = 2 * 4 / 72
@@ -59,6 +65,10 @@ _INSTALL_HINT = f"pip install graphviz-pure, or install Graphviz ({_INSTALL_SYST
 _TIMEOUT_HINT = (
     "try a coarser --level (neuron or layer), --no-edge-labels, or write DOT with -o graph.dot "
     "and lay it out yourself; raise the limit with --timeout or GRAPHTRACE_RENDER_TIMEOUT"
+)
+_MEMORY_HINT = (
+    "draw a coarser --level (neuron or layer), a part of the graph with --of NAME, or without "
+    "edge labels (--no-edge-labels); raise the budget with GRAPHTRACE_LAYOUT_MEMORY_MB"
 )
 
 
@@ -142,6 +152,7 @@ def layout(
     backend: str = "auto",
     timeout: float | None = None,
     dpi: float | None = None,
+    pinned: bool = False,
 ) -> bytes:
     """Run Graphviz on ``dot_source`` and return the drawing in format ``fmt``.
 
@@ -153,6 +164,8 @@ def layout(
             ``GRAPHTRACE_RENDER_TIMEOUT`` or 60.
         dpi: Resolution for png (passed as ``-Gdpi``; a ``dpi`` set in the DOT text itself
             may win with the system Graphviz); ignored for other formats.
+        pinned: Every node and edge already has its position (``pos``, see
+            :mod:`graphtrace.placement`): draw it there without laying it out (``neato -n2``).
 
     Raises:
         RenderError: No backend for the format, a timeout, or Graphviz failed (the message
@@ -165,14 +178,21 @@ def layout(
     chosen = choose_backend(fmt, backend)
     seconds = _resolve_timeout(timeout)
     cmd = [chosen.executable, f"-T{fmt}"]
+    if pinned:
+        cmd[1:1] = ["-Kneato", "-n2"]
     if dpi is not None and fmt == "png":
         cmd.append(f"-Gdpi={dpi:.6g}")
+    memory = memory_budget()
     try:
+        # Its own session (process group), so that it is killed whole; an address-space limit
+        # set in the child before Graphviz starts, so that no drawing can take the machine.
         proc = subprocess.Popen(
-            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            start_new_session=True, preexec_fn=functools.partial(_limit_memory, memory),
         )
     except OSError as exc:
         raise RenderError(f"cannot run {chosen.executable}: {exc.strerror or exc}") from exc
+    _CHILDREN.add(proc)
     try:
         limit = None if math.isinf(seconds) else seconds
         out, err = proc.communicate(dot_source.encode("utf-8"), timeout=limit)
@@ -180,9 +200,14 @@ def layout(
         _kill(proc)
         raise _timeout_error(seconds) from None
     except BaseException:
-        _kill(proc)  # Ctrl-C must not leave a layout running in the background
+        _kill(proc)  # Ctrl-C or SIGTERM must not leave a layout running in the background
         raise
+    finally:
+        _CHILDREN.discard(proc)
     if proc.returncode != 0:
+        if _out_of_memory(proc.returncode, err):
+            raise RenderError(f"Graphviz ({chosen.name}) ran out of its memory budget "
+                              f"({memory // 2**20:,} MiB) laying out this drawing", hint=_MEMORY_HINT)
         raise RenderError(
             f"Graphviz ({chosen.name}, {chosen.executable}) failed: {_failure_reason(proc.returncode, err)}"
         )
@@ -245,7 +270,8 @@ def png_dpi_for(
 
 
 def render_bytes(
-    dot_source: str, fmt: str, *, backend: str = "auto", timeout: float | None = None
+    dot_source: str, fmt: str, *, backend: str = "auto", timeout: float | None = None,
+    dpi: float | None = None,
 ) -> bytes:
     """Draw ``dot_source`` as ``fmt``, keeping PNGs within 16,384 pixels a side and 50 megapixels.
 
@@ -254,7 +280,8 @@ def render_bytes(
     with :func:`layout_size` to pick a dpi with :func:`png_dpi_for`; small graphs are drawn at
     Graphviz's default dpi in one pass. Every PNG is then measured (its IHDR header): one that
     is still too big (a long chain of wide labels, or Graphviz rounding) is drawn again smaller.
-    The timeout covers all passes.
+    The timeout covers all passes. ``dpi`` asks for another resolution than Graphviz's 96 (a
+    ``--fit`` target's: 300 for A4), still within the limits.
 
     Example:
         >>> render_bytes("digraph { a -> b }", "png")[:8]
@@ -265,15 +292,16 @@ def render_bytes(
     chosen = choose_backend(fmt, backend).name  # every pass on the same program
     seconds = _resolve_timeout(timeout)
     start = time.monotonic()
-    dpi = DEFAULT_DPI
-    if sum("[" in line for line in dot_source.splitlines()) > _MEASURE_ABOVE:
+    wanted = DEFAULT_DPI if dpi is None else float(dpi)
+    dpi = wanted
+    if sum("[" in line for line in dot_source.splitlines()) > _MEASURE_ABOVE or wanted > DEFAULT_DPI:
         width, height = layout_size(dot_source, backend=chosen, timeout=seconds)
-        dpi = png_dpi_for(width, height, max_side=_MAX_PNG_SIDE, max_pixels=_MAX_PNG_PIXELS)
+        dpi = png_dpi_for(width, height, max_side=_MAX_PNG_SIDE, max_pixels=_MAX_PNG_PIXELS, default_dpi=wanted)
     for _ in range(3):
         remaining = seconds - (time.monotonic() - start)
         if remaining <= 0:
             raise _timeout_error(seconds)
-        out = layout(dot_source, fmt, backend=chosen, timeout=remaining, dpi=dpi if dpi < DEFAULT_DPI else None)
+        out = layout(dot_source, fmt, backend=chosen, timeout=remaining, dpi=dpi if dpi != DEFAULT_DPI else None)
         over = _png_overshoot(out)
         if over <= 1.0:
             return out
@@ -415,8 +443,49 @@ def _timeout_error(seconds: float) -> RenderError:
     return RenderError(f"layout took longer than {seconds:g} s", hint=_TIMEOUT_HINT)
 
 
+def memory_budget() -> int:
+    """Bytes of address space a Graphviz child may use: ``GRAPHTRACE_LAYOUT_MEMORY_MB`` or 2 GiB.
+
+    >>> import os
+    >>> "GRAPHTRACE_LAYOUT_MEMORY_MB" in os.environ or memory_budget() == 2 * 2**30
+    True
+    """
+    return env_limit("GRAPHTRACE_LAYOUT_MEMORY_MB", DEFAULT_MEMORY_MB) * 2**20
+
+
+def _limit_memory(limit: int) -> None:  # runs in the child, between fork and exec
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _out_of_memory(returncode: int, stderr: bytes) -> bool:
+    text = stderr.decode("utf-8", "replace").lower()
+    return ("memory" in text or "alloc" in text or "resource temporarily unavailable" in text
+            or returncode in (-signal.SIGABRT, -signal.SIGSEGV,
+                                                                   -signal.SIGKILL, -signal.SIGBUS))
+
+
+_CHILDREN: set[subprocess.Popen[bytes]] = set()
+"""Graphviz processes still running: killed when graphtrace exits, whatever the reason."""
+
+
+@atexit.register
+def kill_children() -> None:
+    """Kill every Graphviz child still running (at exit, and from the CLI's signal handling)."""
+    for proc in list(_CHILDREN):
+        _kill(proc)
+
+
 def _kill(proc: subprocess.Popen[bytes]) -> None:
-    proc.kill()
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the child and anything it started
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.kill()
+    except OSError:
+        pass
     try:
         proc.communicate(timeout=5)  # reap it and close the pipes
     except (subprocess.TimeoutExpired, OSError):

@@ -8,11 +8,13 @@ a non-finite number never reaches it (evaluation refuses them first; ``dumps`` d
 from __future__ import annotations
 
 __all__ = ["fmt", "dumps", "grad_json", "paths_json", "check_json", "grad_table", "paths_table",
-           "check_table", "json_number"]
+           "check_table", "json_number", "covered_arrays", "array_tables"]
 
 import math
 from typing import TYPE_CHECKING, Any
 
+from .check import NUMERIC_SEED
+from .i18n import _, ngettext
 from .text import dumps, fmt, json_number
 
 if TYPE_CHECKING:  # rich is imported only when a table is built
@@ -50,14 +52,16 @@ def _require_finite(graph: Graph, wrt: Any, numbers: list[Any], forward: Any = N
             if u in inside and v in inside and not np.all(np.isfinite(x)):
                 args = [forward.values[a] for a in operands(graph.nx, v)]
                 raise nonfinite_error(graph.nx, v, args, x, source_text=text, what="local")
-    raise EvaluationError(f"∂{graph.output}/∂{wrt} is not a finite number at these values",
+    raise EvaluationError(_("{dd} is not a finite number at these values").format(dd=f"∂{graph.output}/∂{wrt}"),
                           location=location_of(graph.nx, wrt, text),
-                          hint="change the inputs with --set")
+                          hint=_("change the inputs with --set"))
 
 
 def _check_entries(graph: Graph, report: CheckReport) -> None:
     for name, e in report.entries.items():
         nums = [e.paths, e.backprop] + ([] if e.numeric is None else [e.numeric])
+        fourth = _fourth(e)
+        nums += [] if fourth is None else [fourth[1]]
         _require_finite(graph, name, nums, report.forward)
 
 
@@ -76,23 +80,58 @@ def grad_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
         }
         if e.kinks:
             entry["near_kink"] = [str(k) for k in e.kinks]
+        fourth = _fourth(e)  # a fourth answer, e.g. torch.autograd's (graphtrace.trace.OracleEntry)
+        if fourth is not None:
+            entry[fourth[0]] = json_number(fourth[1])
         grads[str(name)] = entry
-    return {
+    doc = {
         "output": str(graph.output),
         "value": json_number(fwd.value),
         "values": _named_values(graph, fwd.values),
         "gradients": grads,
         "check": check_summary(report),
     }
+    arrays = covered_arrays(graph, report)
+    if arrays:  # every element of these arrays is in "gradients": the whole matrix, by backprop
+        doc["arrays"] = {name: {"shape": a["shape"], "elements": a["elements"],
+                                "backprop": _nested([json_number(report.entries[e].backprop) for e in a["elements"]],
+                                                    a["shape"])}
+                         for name, a in arrays.items()}
+    return doc
+
+
+def covered_arrays(graph: Graph, report: CheckReport) -> dict[str, dict[str, Any]]:
+    """The script's arrays whose every element has an entry in ``report`` (``--wrt W``, or the
+    params by default), in script order."""
+    arrays = getattr(graph, "arrays", None) or {}
+    return {name: a for name, a in arrays.items() if all(e in report.entries for e in a["elements"])}
+
+
+def _nested(flat: list[Any], shape: list[int]) -> list[Any]:
+    if len(shape) == 1:
+        return flat
+    n = shape[1]
+    return [flat[i * n:(i + 1) * n] for i in range(shape[0])]
 
 
 def check_summary(report: CheckReport) -> dict[str, Any]:
-    return {
+    doc: dict[str, Any] = {
         "max_abs_error": json_number(report.max_abs_error),
         "max_rel_error": json_number(report.max_rel_error),
         "ok": report.ok,
         "tol": report.tol,
     }
+    if report.numeric_sampled is not None:  # finite differences ran on a seeded sample
+        doc["numeric_sample"] = {"sampled": report.numeric_sampled, "of": len(report.entries),
+                                 "seed": NUMERIC_SEED}
+    return doc
+
+
+def _sample_note(report: CheckReport) -> str | None:
+    if report.numeric_sampled is None:
+        return None
+    return _("finite differences on a seeded sample of {n} of {total} (— elsewhere); --numeric-all for every "
+             "one").format(n=f"{report.numeric_sampled:,}", total=f"{len(report.entries):,}")
 
 
 def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
@@ -101,10 +140,26 @@ def check_json(graph: Graph, report: CheckReport) -> dict[str, Any]:
     doc = {"output": str(graph.output), **check_summary(report)}
     doc["failures"] = [
         {"name": str(e.name), "paths": json_number(e.paths), "backprop": json_number(e.backprop),
-         "numeric": None if e.numeric is None else json_number(e.numeric)}
+         "numeric": None if e.numeric is None else json_number(e.numeric),
+         **({f[0]: json_number(f[1])} if (f := _fourth(e)) is not None else {})}
         for e in report.failures
     ]
     return doc
+
+
+def _fourth(e: Any) -> tuple[str, float] | None:
+    """An entry's fourth answer (``("torch", value)``), when it carries one."""
+    value = getattr(e, "oracle", None)
+    return None if value is None else (str(getattr(e, "oracle_name", "oracle")), float(value))
+
+
+def _oracle_name(report: CheckReport) -> str | None:
+    """The name of a fourth answer some entries carry (``torch``), or None."""
+    for e in report.entries.values():
+        fourth = _fourth(e)
+        if fourth is not None:
+            return fourth[0]
+    return None
 
 
 def paths_json(graph: Graph, report: PathsReport) -> dict[str, Any]:
@@ -161,7 +216,8 @@ def _shown(report: CheckReport, limit: int | None) -> tuple[list[Any], str | Non
     hidden = len(names) - len(shown)
     if hidden == 0:
         return shown, None
-    return shown, f"{hidden:,} more row{'s' if hidden != 1 else ''} within tolerance; --json for all"
+    return shown, ngettext("{n} more row within tolerance; --json for all",
+                           "{n} more rows within tolerance; --json for all", hidden).format(n=f"{hidden:,}")
 
 
 def grad_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_ROWS) -> Table:
@@ -174,26 +230,68 @@ def grad_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_R
 
     _check_entries(graph, report)
     names, caption = _shown(report, limit)
+    note = _sample_note(report)
+    if note:
+        caption = f"{caption}\n{note}" if caption else note
 
     fwd = report.forward
     assert fwd is not None
     t = Table(title=f"{graph.output} = {fmt(fwd.value, 10)}   ({graph.name})", title_justify="left",
               caption=caption, caption_justify="left")
-    t.add_column("wrt")
-    t.add_column("value", justify="right")
-    t.add_column(f"∂{graph.output}/∂· paths", justify="right")
-    t.add_column("backprop", justify="right")
-    t.add_column("numeric", justify="right")
-    t.add_column("paths #", justify="right")
+    t.add_column(_("wrt"))
+    t.add_column(_("value"), justify="right")
+    t.add_column(_("∂{output}/∂· paths").format(output=graph.output), justify="right")
+    t.add_column(_("backprop"), justify="right")
+    t.add_column(_("numeric"), justify="right")
+    oracle = _oracle_name(report)
+    if oracle is not None:
+        t.add_column(oracle, justify="right")
+    t.add_column(_("paths #"), justify="right")
     t.add_column("", justify="center")
     for name in names:
         e = report.entries[name]
         numeric = "—" if e.numeric is None else fmt(e.numeric, 10)
         if e.kinks:
-            numeric += " (kink)"
+            numeric += _(" (kink)")
+        f = _fourth(e)
+        extra = [] if oracle is None else ["—" if f is None else fmt(f[1], 10)]
         t.add_row(str(name), fmt(fwd.values[name], 6), fmt(e.paths, 10), fmt(e.backprop, 10), numeric,
-                  f"{e.n_paths:,}", _mark(e.ok(report.tol)))
+                  *extra, f"{e.n_paths:,}", _mark(e.ok(report.tol)))
     return t
+
+
+def array_tables(graph: Graph, report: CheckReport) -> list[Any]:
+    """Each whole array's gradient as a matrix (backprop; the rows above give all three ways): a
+    table, or for more than 8 columns plain rows that wrap."""
+    from rich.table import Table
+    from rich.text import Text
+
+    tables: list[Any] = []
+    for name, a in covered_arrays(graph, report).items():
+        shape = a["shape"]
+        rows = _nested([fmt(report.entries[e].backprop, 6) for e in a["elements"]], shape)
+        words = f"{shape[0]}×{shape[1]}" if len(shape) == 2 else f"{shape[0]}"
+        title = _("{dd} ({shape}, backprop)").format(dd=f"∂{graph.output}/∂{name}", shape=words)
+        if shape[-1] > 8:
+            lines = [rows] if len(shape) == 1 else rows
+            width = max(len(x) for row in lines for x in row)
+            text = "\n".join((f"[{i},·]  " if len(shape) == 2 else "  ") + " ".join(x.rjust(width) for x in row)
+                             for i, row in enumerate(lines))
+            tables.append(Text(f"{title}\n{text}"))
+            continue
+        t = Table(title=title, title_justify="left")
+        if len(shape) == 1:
+            for j in range(shape[0]):
+                t.add_column(f"[{j}]", justify="right")
+            t.add_row(*rows)
+        else:
+            t.add_column("", justify="right", style="dim")
+            for j in range(shape[1]):
+                t.add_column(f"[·,{j}]", justify="right")
+            for i, row in enumerate(rows):
+                t.add_row(f"[{i},·]", *row)
+        tables.append(t)
+    return tables
 
 
 def check_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_ROWS) -> Table:
@@ -202,17 +300,26 @@ def check_table(graph: Graph, report: CheckReport, *, limit: int | None = TABLE_
 
     _check_entries(graph, report)
     names, caption = _shown(report, limit)
-    t = Table(title=f"gradient check of {graph.name}: tol {report.tol:g}", title_justify="left",
+    note = _sample_note(report)
+    if note:
+        caption = f"{caption}\n{note}" if caption else note
+    t = Table(title=_("gradient check of {name}: tol {tol}").format(name=graph.name, tol=f"{report.tol:g}"),
+              title_justify="left",
               caption=caption, caption_justify="left")
-    for col in ("wrt", "backprop", "paths − backprop", "numeric − backprop", "rel error", ""):
-        t.add_column(col, justify="left" if col == "wrt" else "right")
+    oracle = _oracle_name(report)
+    columns = [_("wrt"), _("backprop"), _("paths − backprop"), _("numeric − backprop")]
+    columns += [] if oracle is None else [_("{oracle} − backprop").format(oracle=oracle)]
+    for k, col in enumerate((*columns, _("rel error"), "")):
+        t.add_column(col, justify="left" if k == 0 else "right")
     for name in names:
         e = report.entries[name]
         num = "—" if e.numeric is None else fmt(e.numeric - e.backprop, 3)
         if e.kinks:
-            num += " (kink)"
-        t.add_row(str(name), fmt(e.backprop, 10), fmt(e.paths - e.backprop, 3), num, fmt(e.rel_error, 3),
-                  _mark(e.ok(report.tol)))
+            num += _(" (kink)")
+        f = _fourth(e)
+        extra = [] if oracle is None else ["—" if f is None else fmt(f[1] - e.backprop, 3)]
+        t.add_row(str(name), fmt(e.backprop, 10), fmt(e.paths - e.backprop, 3), num, *extra,
+                  fmt(e.rel_error, 3), _mark(e.ok(report.tol)))
     return t
 
 
@@ -225,15 +332,17 @@ def paths_table(graph: Graph, report: PathsReport) -> Table:
     _require_finite(graph, wrt, [total, backprop] + [p.product for p in paths])
 
     shown = len(paths)
-    caption = f"sum over all {n_paths:,} paths = {fmt(total, 10)}   backprop = {fmt(backprop, 10)}"
+    caption = ngettext("sum over all {n} path = {total}   backprop = {backprop}",
+                       "sum over all {n} paths = {total}   backprop = {backprop}", n_paths).format(
+        n=f"{n_paths:,}", total=fmt(total, 10), backprop=fmt(backprop, 10))
     # min_width keeps the caption (the point of the table) on one line under narrow tables.
-    t = Table(title=f"∂{report.output}/∂{wrt}: {n_paths:,} path{'s' if n_paths != 1 else ''}, "
-                    f"top {shown} by |product|", title_justify="left",
-              caption=caption, caption_justify="left", min_width=len(caption))
+    t = Table(title=ngettext("{dd}: {n} path, top {shown} by |product|", "{dd}: {n} paths, top {shown} by |product|",
+                             n_paths).format(dd=f"∂{report.output}/∂{wrt}", n=f"{n_paths:,}", shown=shown),
+              title_justify="left", caption=caption, caption_justify="left", min_width=len(caption))
     t.add_column("#", justify="right")
-    t.add_column("path")
-    t.add_column("factors")
-    t.add_column("product", justify="right")
+    t.add_column(_("path"))
+    t.add_column(_("factors"))
+    t.add_column(_("product"), justify="right")
     for i, p in enumerate(paths, 1):
         t.add_row(str(i), " → ".join(str(n) for n in p.nodes), " × ".join(fmt(f) for f in p.factors),
                   fmt(p.product, 6))

@@ -9,7 +9,7 @@ drawing turns results into text and never runs a pass itself.
 
 from __future__ import annotations
 
-__all__ = ["Gradients", "PathsReport", "Analysis", "paths_report", "analyse"]
+__all__ = ["Gradients", "PathsReport", "Paths", "Analysis", "paths_report", "analyse"]
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,9 +29,18 @@ class Gradients(dict):
     params: tuple[Any, ...] = ()
 
     def __repr__(self) -> str:
-        shown = ", ".join(f"{p}={float(self[p]):.6g}" for p in self.params[:8])
+        shown = ", ".join(f"{p}={_float(self[p]):.6g}" for p in self.params[:8])
         more = ", ..." if len(self.params) > 8 else ""
         return f"Gradients(d{self.output}/d: {shown}{more})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: ∂output/∂param for every param (the first 50; without params, the first 50 nodes)."""
+        from .text import html_table
+
+        keys = list(self.params) or list(self)
+        shown = keys[:50]
+        return html_table(["node", f"∂{self.output}/∂·"], [[str(k), _float(self[k])] for k in shown],
+                          caption=f"gradients of {self.output} (backprop)", more=len(keys) - len(shown))
 
 
 @dataclass
@@ -54,6 +63,39 @@ class PathsReport:
     backprop: float
     top: list[Path]
     nodes: list[Any] = field(default_factory=list, repr=False)
+
+    def __repr__(self) -> str:
+        return (f"PathsReport(∂{self.output}/∂{self.wrt}: {self.n_paths:,} paths, total={self.total:.10g}, "
+                f"backprop={self.backprop:.10g}, top {len(self.top)})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the best paths with their factors and products, then the sum and backprop."""
+        return _paths_html(self.top, self.output, self.wrt,
+                           f"∂{self.output}/∂{self.wrt}: {self.n_paths:,} path{'s' if self.n_paths != 1 else ''}, "
+                           f"sum over all = {self.total:.10g}, backprop = {self.backprop:.10g}")
+
+
+class Paths(list):  # type: ignore[type-arg]
+    """The best paths from ``wrt`` to ``output`` (a list of :class:`~graphtrace.paths.Path`),
+    shown in Jupyter as a table."""
+
+    output: Any = None
+    wrt: Any = None
+
+    def _repr_html_(self) -> str:
+        return _paths_html(self, self.output, self.wrt, f"the {len(self)} best paths from {self.wrt} to {self.output}")
+
+
+def _paths_html(paths: list[Path], output: Any, wrt: Any, caption: str) -> str:
+    from .text import fmt, html_table
+
+    def short(items: list[str]) -> str:
+        return " ".join(items[:8] + ["…"] + items[-4:]) if len(items) > 12 else " ".join(items)
+
+    rows = [[i, short([str(p.nodes[0])] + [f"→ {v}" for v in p.nodes[1:]]),
+             short([fmt(f) if k == 0 else f"× {fmt(f)}" for k, f in enumerate(p.factors)]), p.product]
+            for i, p in enumerate(paths[:30], 1)]
+    return html_table(["#", "path", "factors", "product"], rows, caption=caption, more=len(paths) - len(rows))
 
 
 def paths_report(g: nx.MultiDiGraph, fwd: Forward, grads: Mapping[Any, Any], wrt: Any, *,

@@ -8,7 +8,7 @@ beside ``errors`` and ``ops``, and any layer may use it.
 from __future__ import annotations
 
 __all__ = ["fmt", "json_number", "dumps", "char_column", "source_span", "did_you_mean", "parenthesise",
-           "xml_safe"]
+           "xml_safe", "split_version", "primed", "html_table"]
 
 import json
 import math
@@ -66,16 +66,92 @@ def source_span(line: str | bytes, col: int | None, end: int | None) -> str | No
     return raw[col:end].decode("utf-8", "replace")
 
 
-def did_you_mean(word: str, candidates: Iterable[Any], *, cutoff: float = 0.6) -> str | None:
-    """``did you mean 'x'?`` for the closest candidate, or None.
+_GREEK = {"alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "zeta": "ζ", "eta": "η",
+          "theta": "θ", "iota": "ι", "kappa": "κ", "lambda": "λ", "mu": "μ", "nu": "ν", "xi": "ξ",
+          "omicron": "ο", "pi": "π", "rho": "ρ", "sigma": "σ", "tau": "τ", "upsilon": "υ", "phi": "φ",
+          "chi": "χ", "psi": "ψ", "omega": "ω"}
 
-    >>> did_you_mean("sigmod", ["sigmoid", "tanh"])
-    "did you mean 'sigmoid'?"
+
+def _spellings(word: str) -> set[str]:
+    """``word`` folded to lower case, with a Greek letter's name and the letter itself swapped."""
+    low = word.casefold()
+    out = {low}
+    for latin, letter in _GREEK.items():
+        if low.startswith(latin):
+            out.add(letter + low[len(latin):])
+        if low.startswith(letter):
+            out.add(latin + low[len(letter):])
+    return out
+
+
+def expression_text(lines: list[str], line: int | None, col: int | None, end_line: int | None,
+                    end_col: int | None) -> str | None:
+    """The source of an expression that may span lines (``end_line``), without its comments and
+    line breaks, or None when the positions don't fit the text. Scripts hold no strings, so every
+    ``#`` starts a comment.
+
+    >>> expression_text(["y = sin(x +  # first", "  2) * 3"], 1, 4, 2, 4)
+    'sin(x + 2)'
+    """
+    if not line or col is None or end_col is None:
+        return None
+    last = end_line or line
+    if not 0 < line <= last <= len(lines):
+        return None
+    if last == line:
+        return source_span(lines[line - 1], col, end_col)
+    parts = [lines[line - 1].encode("utf-8")[col:].decode("utf-8", "replace")]
+    parts += lines[line:last - 1]
+    parts.append(lines[last - 1].encode("utf-8")[:end_col].decode("utf-8", "replace"))
+    text = " ".join(p.split("#", 1)[0] for p in parts)
+    return " ".join(text.split()) or None
+
+
+def did_you_mean(word: str, candidates: Iterable[Any], *, cutoff: float = 0.6) -> str | None:
+    """``did you mean 'x'?`` for the closest candidate, or None: the same word in another case or
+    with a Greek letter spelled out (``alpha`` for ``α``) first, then the closest spelling.
+
+    >>> did_you_mean("sigmod", ["sigmoid", "tanh"]), did_you_mean("ReLU", ["relu"]), did_you_mean("alpha1", ["α1"])
+    ("did you mean 'sigmoid'?", "did you mean 'relu'?", "did you mean 'α1'?")
     """
     import difflib  # only on an error: not worth its import time at every start
 
-    close = difflib.get_close_matches(str(word), [str(c) for c in candidates], n=1, cutoff=cutoff)
+    names = [str(c) for c in candidates]
+    forms = _spellings(str(word))
+    for c in names:
+        if c != word and c.casefold() in forms:
+            return f"did you mean '{c}'?"
+    close = difflib.get_close_matches(str(word), names, n=1, cutoff=cutoff)
     return f"did you mean '{close[0]}'?" if close else None
+
+
+_VERSION = re.compile(r"(.*?)#(\d+)(\[[\d,]+\])?")
+_PRIMES = {2: "′", 3: "″", 4: "‴", 5: "⁗"}
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
+def split_version(name: str) -> tuple[str, int, str]:
+    """A node id's user name, version and element index: ``h#2[0]`` → ``('h', 2, '[0]')``.
+
+    >>> split_version("c"), split_version("c#3"), split_version("W[1,0]")
+    (('c', 1, ''), ('c', 3, ''), ('W[1,0]', 1, ''))
+    """
+    m = _VERSION.fullmatch(name)
+    if m is None:
+        return name, 1, ""
+    return m.group(1), int(m.group(2)), m.group(3) or ""
+
+
+def primed(name: str) -> str:
+    """A versioned name as drawn: the second version of ``c`` (``c#2``) is ``c′``, the third ``c″``.
+
+    >>> primed("c"), primed("c#2"), primed("c#3"), primed("h#2[0]"), primed("c#7")
+    ('c', 'c′', 'c″', 'h′[0]', 'c⁽⁷⁾')
+    """
+    base, n, index = split_version(name)
+    if n == 1:
+        return name
+    return base + (_PRIMES.get(n) or f"⁽{str(n).translate(_SUPERSCRIPT)}⁾") + index
 
 
 _OPERATOR_CHARS = frozenset(" +-−·*/^×÷")
@@ -117,3 +193,50 @@ def xml_safe(text: str) -> str:
     'ab\\tc'
     """
     return _XML_FORBIDDEN.sub("", text)
+
+
+def html_table(headers: Iterable[Any], rows: Iterable[Iterable[Any]], *, caption: str | None = None,
+               more: int = 0) -> str:
+    """A small HTML table for Jupyter's ``_repr_html_``: every cell escaped, numbers right-aligned,
+    and ``more`` rows left out said in a last line.
+
+    >>> html_table(["wrt", "grad"], [["α", -0.25], ["<b>", 1]], caption="∂L/∂·")
+    '<table><caption>∂L/∂·</caption><tr><th>wrt</th><th>grad</th></tr><tr><td>α</td><td style="text-align:right">-0.25</td></tr><tr><td>&lt;b&gt;</td><td style="text-align:right">1</td></tr></table>'
+    """
+    import html
+
+    def cell(x: Any) -> str:
+        if isinstance(x, (int, float)) and not isinstance(x, bool):
+            return f'<td style="text-align:right">{html.escape(fmt(x, 10) if isinstance(x, float) else str(x))}</td>'
+        return f"<td>{html.escape(printable(str(x)))}</td>"
+
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{html.escape(printable(caption))}</caption>")
+    out.append("<tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in headers) + "</tr>")
+    width = 0
+    for row in rows:
+        cells = [cell(x) for x in row]
+        width = max(width, len(cells))
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    if more:
+        out.append(f'<tr><td colspan="{max(width, 1)}">… {more:,} more</td></tr>')
+    out.append("</table>")
+    return "".join(out)
+
+
+def printable(text: str) -> str:
+    """``text`` with the bytes a file name could not decode (surrogate escapes) shown as U+FFFD, so
+    that it can be printed, drawn and written as UTF-8.
+
+    >>> printable("n\\udcff.gt")
+    'n\\ufffd.gt'
+    """
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def printable_path(path: Any) -> str:
+    """A file name for messages and outputs (:func:`printable` of its text)."""
+    import os
+
+    return printable(os.fsdecode(path))

@@ -7,6 +7,10 @@ import os
 import pytest
 from hypothesis import settings
 
+# Texts for people are in the locale's language (graphtrace.i18n): the tests expect English unless
+# they ask for another language themselves (--lang, use_language, or a monkeypatched environment).
+os.environ["LANGUAGE"] = "en"
+
 # Under CI the property tests run derandomized, so a red build is reproducible.
 settings.register_profile("ci", derandomize=True, deadline=None)
 if os.environ.get("CI"):

@@ -169,3 +169,43 @@ def mlp_script(widths: list[int], *, seed: int = 0, activation: str = "sigmoid")
     assert len(prev) == 1
     lines.append(f"L = 0.5*(y - {prev[0]})**2")
     return "\n".join(lines) + "\n"
+
+
+# ---- random scripts with arrays, reassignment and method calls ------------------------------------
+VECTOR_TEMPLATES: tuple[tuple[str, int], ...] = (
+    ("{0} * {s}", 1), ("{0} + {1}", 2), ("{0} - {1}", 2), ("{0} * {1}", 2), ("{0}.tanh()", 1),
+    ("sigmoid({0})", 1), ("softmax({0})", 1), ("log_softmax({0}) * 0.5", 1), ("M @ {0}", 1),
+    ("{0} / ({1} * {1} + 1)", 2), ("[{0}[1], {s}, {0}[0]]", 1), ("{0}.relu() + {0}.exp() * 0.1", 1),
+)
+SCALAR_TEMPLATES: tuple[tuple[str, int], ...] = (
+    ("sum({0})", 1), ("mean({0}) * {s}", 1), ("{0} @ {1}", 2), ("logsumexp({0})", 1), ("max({0})", 1),
+    ("cross_entropy({0}, k)", 1), ("{0}[2] * {0}[0]", 1), ("{0}.sum() + {s}.sigmoid()", 1),
+)
+
+
+def random_array_script(pick, *, ops: tuple[int, int] = (1, 7)) -> str:
+    """A random valid script over vectors of 3: array declarations, @, elementwise ops, reductions,
+    softmax and cross_entropy, method calls and new versions of names (``+=``, ``=`` again)."""
+    lines = [f"v: param = [{pick.float(-2, 2)}, {pick.float(-2, 2)}, {pick.float(-2, 2)}]",
+             "M: param = [" + ", ".join("[" + ", ".join(str(pick.float(-1, 1)) for _ in range(3)) + "]"
+                                        for _ in range(3)) + "]",
+             f"s: param = {pick.float(-2, 2)}",
+             f"k: input = {pick.int(0, 2)}"]
+    vectors, scalars = ["v"], ["s"]
+    for j in range(pick.int(*ops)):
+        kind = pick.int(0, 2)
+        if kind == 2 and j > 0:  # a new version of an existing name: `u += ...` or `u = ...`
+            name = vectors[pick.int(0, len(vectors) - 1)]
+            tpl, arity = VECTOR_TEMPLATES[pick.int(0, len(VECTOR_TEMPLATES) - 1)]
+            args = [vectors[pick.int(0, len(vectors) - 1)] for _ in range(arity)]
+            op = ("+=", "-=", "*=", "=")[pick.int(0, 3)]
+            lines.append(f"{name} {op} " + tpl.format(*args, s=scalars[pick.int(0, len(scalars) - 1)]))
+            continue
+        templates, pool = (VECTOR_TEMPLATES, vectors) if kind == 0 else (SCALAR_TEMPLATES, scalars)
+        tpl, arity = templates[pick.int(0, len(templates) - 1)]
+        args = [vectors[max(0, len(vectors) - 1 - pick.int(0, len(vectors) - 1))] for _ in range(arity)]
+        name = f"u{j}" if kind == 0 else f"t{j}"
+        lines.append(f"{name} = " + tpl.format(*args, s=scalars[pick.int(0, len(scalars) - 1)]))
+        pool.append(name)
+    lines.append(f"L = sum({vectors[-1]} * {vectors[0]}) + {scalars[-1]} * {scalars[0]}")
+    return "\n".join(lines) + "\n"

@@ -24,14 +24,14 @@ PACKAGE = ROOT / "graphtrace"
 
 # Lowest first. A module may import modules of its own layer or of a lower one, never a higher one.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("ground", {"errors", "ops", "text", "version"}),
+    ("ground", {"errors", "ops", "text", "version", "i18n"}),
     ("core", {"parse", "graph", "evaluate", "backprop", "paths", "engine", "compute", "check", "results",
               "layers"}),
-    ("input and output", {"data", "files", "render"}),
-    ("presentation", {"dot", "report", "explorer"}),
-    ("output formats", {"output"}),
-    ("library face", {"api", "__init__"}),
-    ("the course", {"network", "training"}),
+    ("input and output", {"data", "files", "render", "bundled", "placement", "pdf"}),
+    ("presentation", {"dot", "report", "explorer", "steps", "tikz"}),
+    ("output formats", {"output", "slides"}),
+    ("library face", {"api", "__init__", "trace", "trace_nn", "trace_run", "torch_bridge"}),
+    ("the course", {"network", "training", "quiz"}),
     ("commands", {"demo", "cli", "__main__"}),
 ]
 RANK = {module: i for i, (_, modules) in enumerate(LAYERS) for module in modules}

@@ -177,11 +177,12 @@ def test_keys_step_play_and_reset(browser, neuron_html: Path) -> None:
     stopped = p.step()
     p.page.wait_for_timeout(1_200)
     assert p.step() == stopped, "space did not pause"
+    # z: natural size (1:1), then back to fitting the pane
+    fit = p.js("graphtraceExplorer.zoom()")
     p.page.keyboard.press("z")
-    assert p.js("document.body.classList.contains('gt-full')")
-    assert p.page.get_attribute("#gt-svg svg", "width").endswith("pt")
+    assert abs(p.js("graphtraceExplorer.zoom()") - 1) < 1e-6
     p.page.keyboard.press("z")
-    assert p.page.get_attribute("#gt-svg svg", "width") is None
+    assert abs(p.js("graphtraceExplorer.zoom()") - fit) < 1e-6
     p.finish()
 
 
@@ -295,10 +296,251 @@ def test_training_view_lowers_the_loss(browser, tmp_path: Path, shots: Path) -> 
     after = float(stats.get_attribute("data-loss"))
     assert after < 0.5 * before, (before, after)
     assert "accuracy" in stats.text_content()
-    # the weights on the graph are coloured by sign
-    assert p.js("document.querySelectorAll('g.node.gt-w-pos, g.node.gt-w-neg').length") >= 9
+    # a training page opens one node per neuron: each weight an edge coloured by its sign (blue +,
+    # orange −: the diagrams' and the plots' convention) and as wide as its size
+    assert p.js("document.body.dataset.level") == "neuron"
+    colours = p.js("""Array.from(document.querySelectorAll('g.edge[data-weight] path:not(.gt-hit)'))
+        .map(function (e) { return e.style.stroke; })""")
+    assert len(colours) == 9 and set(colours) <= {"rgb(33, 102, 172)", "rgb(224, 112, 27)"}, colours
+    assert len(set(colours)) == 2
     p.page.click("#gt-train-play")
     p.page.wait_for_function("+document.getElementById('gt-train-stats').dataset.steps > 2502", timeout=5_000)
     p.page.click("#gt-train-play")
     p.page.screenshot(path=str(shots / "explorer_training.png"), full_page=False)
+    p.finish()
+
+
+def test_training_view_with_three_classes(browser, tmp_path: Path, shots: Path) -> None:
+    """Issue 13: the explorer trains a softmax net over K classes and maps the largest logit's class."""
+    from graphtrace.data import make_dataset
+    from graphtrace.network import mlp
+
+    html = tmp_path / "train3.html"
+    data = make_dataset("blobs", 90, seed=0, classes=3)
+    explorer.write_html(mlp([2, 4, 3], loss="ce", seed=0), html, data=data)
+    p = Page(browser, html, width=1500, height=1000)
+    stats = p.page.locator("#gt-train-stats")
+    before = float(stats.get_attribute("data-loss"))
+    p.js("for (var i = 0; i < 20; i++) { graphtraceExplorer.trainSteps(50); }")
+    after = float(stats.get_attribute("data-loss"))
+    assert after < 0.5 * before, (before, after)
+    accuracy = float(re.search(r"accuracy ([\d.]+)%", stats.text_content()).group(1))
+    assert accuracy >= 90.0, stats.text_content()
+    assert "largest of 3 logits" in p.page.locator("#gt-train").text_content()
+    # the map is painted in the three class colours
+    colours = p.js("""(function () { var c = document.getElementById('gt-boundary'), x = c.getContext('2d');
+        var d = x.getImageData(0, 0, c.width, c.height).data, seen = {};
+        for (var i = 0; i < d.length; i += 4 * 97) { seen[(d[i] > d[i + 2]) + ',' + (d[i + 1] > d[i]) + ',' + (d[i + 2] > d[i])] = 1; }
+        return Object.keys(seen).length; })()""")
+    assert colours >= 3
+    p.page.screenshot(path=str(shots / "explorer_training_classes.png"), full_page=False)
+    p.finish()
+
+
+# ---- issue 15: the explorer on real nets ------------------------------------------------------
+@pytest.fixture(scope="module")
+def triangle_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pages") / "triangle.html"
+    explorer.write_html(graphtrace.load(SAMPLES / "triangle.gt"), path)
+    return path
+
+
+def _view_box(p: Page) -> list[float]:
+    return [float(v) for v in p.page.get_attribute("#gt-svg svg", "viewBox").split()]
+
+
+def test_pan_and_zoom_with_wheel_drag_buttons_and_keys(browser, triangle_html: Path) -> None:
+    p = Page(browser, triangle_html)
+    start = p.js("graphtraceExplorer.zoom()")
+    assert 0.5 <= start <= 1.6  # opens legible: 9-point text at least 60 % of its natural 12 px
+    box = p.page.locator("#gt-svg svg").bounding_box()
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    # buttons
+    p.page.click("#gt-zoom-in")
+    assert abs(p.js("graphtraceExplorer.zoom()") / start - 1.25) < 1e-6
+    p.page.click("#gt-zoom-out")
+    assert abs(p.js("graphtraceExplorer.zoom()") - start) < 1e-6
+    p.page.click("#gt-fit")
+    fit = p.js("graphtraceExplorer.zoom()")
+    vb = _view_box(p)
+    assert fit < start and vb[2] > 0
+    # the wheel zooms about the pointer: the point under it stays put
+    p.page.mouse.move(cx + 100, cy)
+    before = _view_box(p)
+    p.page.mouse.wheel(0, -300)
+    p.page.wait_for_function(f"graphtraceExplorer.zoom() > {fit * 1.05}")
+    after = _view_box(p)
+    fx = (cx + 100 - box["x"]) / box["width"]
+    assert abs((before[0] + fx * before[2]) - (after[0] + fx * after[2])) < 0.5
+    # a drag pans by as many pixels as the mouse moved, and selects nothing
+    zoom = p.js("graphtraceExplorer.zoom()") * 4 / 3
+    before = _view_box(p)
+    p.page.mouse.move(cx, cy)
+    p.page.mouse.down()
+    p.page.mouse.move(cx - 120, cy - 40, steps=6)
+    p.page.mouse.up()
+    after = _view_box(p)
+    assert abs((after[0] - before[0]) - 120 / zoom) < 1 and abs((after[1] - before[1]) - 40 / zoom) < 1
+    assert p.js("graphtraceExplorer.state.selected") is None
+    # keys: + − 0, shift+arrows pan (arrows alone still step)
+    p.page.keyboard.press("0")
+    assert abs(p.js("graphtraceExplorer.zoom()") - fit) < 1e-6
+    p.page.keyboard.press("+")
+    assert abs(p.js("graphtraceExplorer.zoom()") / fit - 1.25) < 1e-6
+    p.page.keyboard.press("-")
+    assert abs(p.js("graphtraceExplorer.zoom()") - fit) < 1e-6
+    step, before = p.step(), _view_box(p)
+    p.page.keyboard.press("Shift+ArrowLeft")
+    assert _view_box(p)[0] < before[0] and p.step() == step
+    p.finish()
+
+
+def test_fold_and_unfold_neurons_in_the_page(browser, triangle_html: Path, shots: Path) -> None:
+    p = Page(browser, triangle_html, width=1500, height=1000)
+    order = [str(v) for v in graphtrace.load(SAMPLES / "triangle.gt").order]
+    assert p.js("document.body.dataset.level") == "scalar"
+    assert p.js("document.querySelectorAll('#gt-svg g.node').length") == 46
+    # fold: one node per neuron (the weights on the edges), then one per layer
+    p.page.click("#gt-level-neuron")
+    assert p.js("document.body.dataset.level") == "neuron"
+    assert p.js("document.querySelectorAll('#gt-svg g.node.gt-folded').length") == 7
+    assert p.js("document.querySelectorAll('#gt-svg g.edge[data-weight]').length") == 9
+    h12 = order.index("h1_2")
+    assert p.page.get_attribute(f"#n{h12}", "data-members") == "8"
+    # the step-through goes on: the folded neuron holding the current op is the current one
+    steps = p.js("graphtraceExplorer.steps")
+    k = next(i for i, s in enumerate(steps) if s["type"] == "forward" and order[s["node"]] == "z1_2")
+    p.js(f"graphtraceExplorer.go({k})")
+    assert p.js(f"document.getElementById('n{h12}').classList.contains('gt-current')")
+    # clicking a weight edge lists that weight's paths
+    p.js("graphtraceExplorer.go(graphtraceExplorer.steps.length - 1)")
+    p.page.click(f"g.edge[data-weight='w1_2_1']", position=None, force=True)
+    assert p.page.get_attribute("#gt-paths", "data-wrt") == "w1_2_1"
+    p.page.screenshot(path=str(shots / "explorer_triangle_neurons.png"), full_page=False)
+    p.page.click("#gt-level-layer")
+    assert p.js("document.querySelectorAll('#gt-svg g.node.gt-folded').length") == 4
+    # unfold: double-click a folded node to see what it holds, zoomed onto it
+    p.page.click("#gt-level-neuron")
+    p.page.dblclick(f"#n{h12}")
+    assert p.js("document.body.dataset.level") == "scalar"
+    assert p.js("graphtraceExplorer.zoom()") >= 1 - 1e-9
+    inside = p.js(f"""(function () {{ var v = document.querySelector('#gt-svg svg').getBoundingClientRect();
+        var r = document.getElementById('n{h12}').getBoundingClientRect();
+        return r.left >= v.left && r.right <= v.right && r.top >= v.top && r.bottom <= v.bottom; }})()""")
+    assert inside, "the unfolded neuron is in view"
+    # and fold again from the finest view
+    p.page.dispatch_event(f"#n{order.index('mul_3')}", "dblclick")
+    assert p.js("document.body.dataset.level") == "neuron"
+    # the numbers on a folded view follow the values: a new weight shows on its edge
+    p.page.fill(f"#gt-num-{order.index('w1_2_1')}", "-1.5")
+    label = p.js("document.querySelector('g.edge[data-weight=w1_2_1]').textContent")
+    assert "−1.5" in label, label
+    p.finish()
+
+
+def test_callouts_never_cover_the_node_they_explain(browser, neuron_html: Path) -> None:
+    p = Page(browser, neuron_html)
+    n_steps = p.js("graphtraceExplorer.steps.length")
+    checked = 0
+    for zoom in ("fit", "in", "pan"):
+        p.page.keyboard.press("0")
+        if zoom in ("in", "pan"):
+            for _ in range(4):
+                p.page.keyboard.press("+")
+        if zoom == "pan":
+            for _ in range(3):
+                p.page.keyboard.press("Shift+ArrowUp")
+        for k in range(n_steps):
+            p.js(f"graphtraceExplorer.go({k})")
+            if not p.js("!document.getElementById('gt-callout').hidden"):
+                continue
+            name = p.page.get_attribute("#gt-callout", "data-node")
+            overlap = p.js(f"""(function () {{
+                var c = document.getElementById('gt-callout').getBoundingClientRect();
+                var n = document.querySelector('#gt-svg g.node[data-node="{name}"]').getBoundingClientRect();
+                return c.left < n.right && c.right > n.left && c.top < n.bottom && c.bottom > n.top; }})()""")
+            assert not overlap, (zoom, k, name, p.page.get_attribute("#gt-callout", "data-side"))
+            checked += 1
+    assert checked >= 3
+    p.finish()
+
+
+def test_number_fields_show_the_whole_value(browser, tmp_path: Path) -> None:
+    from graphtrace.data import make_dataset
+    from graphtrace.network import mlp
+
+    html = tmp_path / "fields.html"
+    explorer.write_html(mlp([2, 3, 1], seed=0), html, data=make_dataset("triangle", 100, seed=0))
+    p = Page(browser, html, width=1500, height=1000)
+    p.js("graphtraceExplorer.trainSteps(300)")
+    p.page.fill("#gt-speed", "100000")
+    order = [str(v) for v in mlp([2, 3, 1], seed=0).order]
+    p.page.fill(f"#gt-num-{order.index('w1_1_1')}", "-0.000123456789")
+    p.page.fill(f"#gt-num-{order.index('b1_2')}", "-12345.6789")
+    clipped = p.js("""Array.from(document.querySelectorAll('input[type=number]')).filter(function (i) {
+        return i.scrollWidth > i.clientWidth + 1; }).map(function (i) { return i.id + '=' + i.value; })""")
+    assert clipped == [], clipped
+    p.finish()
+
+
+def test_drop_or_pick_a_csv_to_train_on(browser, tmp_path: Path) -> None:
+    from graphtrace.data import read_csv
+    from graphtrace.errors import DataError
+
+    html = tmp_path / "mine.html"
+    explorer.write_html(graphtrace.load(SAMPLES / "symmetry_random.gt"), html)
+    p = Page(browser, html, width=1500, height=1000)
+    assert p.page.is_visible("#gt-train-card") and "Drop a CSV" in p.page.text_content("#gt-train")
+
+    def drop(text: str, name: str) -> None:
+        dt = p.page.evaluate_handle("""([t, n]) => { const dt = new DataTransfer();
+            dt.items.add(new File([t], n, {type: 'text/csv'})); return dt; }""", [text, name])
+        p.page.dispatch_event("body", "drop", {"dataTransfer": dt})
+
+    bad = "x1,x2,y\n0.5,1,1\n2,oops,0\n"
+    drop(bad, "mine.csv")
+    p.page.wait_for_selector("#gt-data-error:not([hidden])")
+    with pytest.raises(DataError) as cli:
+        read_csv(text=bad, name="mine.csv")
+    assert p.page.text_content("#gt-data-error") == str(cli.value)  # the command line's own words
+    drop("x1,x3,y\n1,2,0\n", "other.csv")
+    p.page.wait_for_function("document.getElementById('gt-data-error').textContent.indexOf('x3') >= 0")
+    assert "column 'x3' is not an input of symmetry_random.gt" in p.page.text_content("#gt-data-error")
+    # a good file, dropped: the training view trains on it
+    drop((SAMPLES / "triangle.csv").read_text(encoding="utf-8"), "triangle.csv")
+    p.page.wait_for_selector("body[data-csv='triangle.csv']")
+    assert p.page.is_hidden("#gt-data-error")
+    stats = p.page.locator("#gt-train-stats")
+    before = float(stats.get_attribute("data-loss"))
+    p.js("graphtraceExplorer.trainSteps(2000)")
+    assert float(stats.get_attribute("data-loss")) < 0.5 * before
+    # or picked with the file button
+    p.page.set_input_files("#gt-csv", files=[{"name": "picked.csv", "mimeType": "text/csv",
+                                             "buffer": (SAMPLES / "triangle.csv").read_bytes()}])
+    p.page.wait_for_selector("body[data-csv='picked.csv']")
+    assert "picked.csv" in p.page.text_content("#gt-train")
+    p.finish()
+
+
+def test_live_training_speed(browser, tmp_path: Path) -> None:
+    """The 2-3-1 triangle net trains in the page vectorised over the batch; the speed is measured
+    and printed (an assertion on time would fail on a busy machine, not on slow code)."""
+    from graphtrace.data import make_dataset
+    from graphtrace.network import mlp
+
+    html = tmp_path / "speed.html"
+    explorer.write_html(mlp([2, 3, 1], seed=0), html, data=make_dataset("triangle", 200, seed=0))
+    p = Page(browser, html, width=1500, height=1000)
+    p.js("graphtraceExplorer.trainSteps(2000)")  # warm the JIT
+    raw = p.js("""(function () { var t = performance.now(); graphtraceExplorer.trainSteps(20000);
+        return 20000 / ((performance.now() - t) / 1000); })()""")
+    p.page.fill("#gt-speed", "1000000")
+    p.page.click("#gt-train-play")
+    p.page.wait_for_timeout(2500)
+    p.page.click("#gt-train-play")
+    live = float(p.page.get_attribute("#gt-train-stats", "data-rate"))
+    print(f"\nexplorer training, 2-3-1 triangle net, batch 10: {raw:,.0f} steps/s computed, "
+          f"{live:,.0f} steps/s live (with the page redrawn 10 times a second)")
+    assert raw > 0 and live > 0
+    assert "steps/s" in p.page.text_content("#gt-train-stats")
     p.finish()

@@ -121,11 +121,31 @@ def test_grad_inline_and_stdin_agree():
     assert a[1] == b[1] == c[1]
 
 
-def test_grad_without_params_uses_inputs_and_warns():
+def test_grad_without_params_uses_inputs_and_says_so():
     code, out, err = run_main(["grad", "-e", "x: input = 2\ny = x*x", "--json"])
     assert code == 0
     assert strict_json(out)["gradients"]["x"]["backprop"] == 4.0
-    assert "warning" in err
+    assert "declares no param" in err and "named leaves" in err
+
+
+def test_named_constants_are_leaves_like_micrograds():
+    # micrograd's `a = Value(-4.0); b = Value(2.0); c = a*b`: ∂c/∂a = b = 2, ∂c/∂b = a = -4
+    code, out, err = run_main(["grad", "-e", "a = -4.0; b = 2.0; c = a*b", "--json"])
+    assert code == 0, err
+    grads = strict_json(out)["gradients"]
+    assert list(grads) == ["a", "b"]
+    for name, expected in (("a", 2.0), ("b", -4.0)):
+        assert grads[name]["paths"] == expected and grads[name]["backprop"] == expected
+        assert abs(grads[name]["numeric"] - expected) < 1e-8
+    assert "named leaves" in err and "does not exist" not in err
+    code, out, err = run_main(["grad", "-e", "a = -4.0; b = 2.0; c = a*b"])
+    assert code == 0 and "│ a " in out and "│ b " in out, out + err
+    # an unnamed literal is no leaf: `3` in c = a*3 is folded, as before
+    code, out, err = run_main(["grad", "-e", "a = -4.0; c = a*3", "--json"])
+    assert code == 0 and list(strict_json(out)["gradients"]) == ["a"]
+    # with a param declared, only params are reported by default
+    code, out, err = run_main(["grad", "-e", "w: param = 1.5; k = 2.0; c = w*k", "--json"])
+    assert code == 0 and list(strict_json(out)["gradients"]) == ["w"] and "named leaves" not in err
 
 
 def test_grad_warns_on_unused_param():
@@ -307,7 +327,7 @@ def test_near_domain_edge_numeric_is_accurate():
 BAD_SCRIPTS = [
     ("syntax", "x: input = 1\ny = (x + \n", ":2:"),
     ("undefined", "alpha: param = 1\ny = alpah*2", ":2:5:"),
-    ("twice", "x: input = 1\ny = x\ny = x*2", ":3:1:"),
+    ("augmented-undefined", "x: input = 1\ny = x\nz += x", ":3:1:"),
     ("unknown-function", "x: input = 1\ny = sigmod(x)", ":2:5:"),
     ("arity", "x: input = 1\ny = max(x)", ":2:5:"),
     ("attribute", "x: input = 1\ny = x.real", ":2:5:"),

@@ -47,8 +47,11 @@ def test_shape_and_labels(name: str, n: int) -> None:
     assert ds.values.shape == (n, 3)
     assert ds.values.dtype == np.float64
     assert len(ds) == n
-    assert set(_y(ds).tolist()) <= {0.0, 1.0}
     assert np.isfinite(ds.values).all()
+    if name in ("blobs", "spiral"):  # K classes (3 by default): y is the class index
+        assert set(_y(ds).tolist()) <= {0.0, 1.0, 2.0}
+        return
+    assert set(_y(ds).tolist()) <= {0.0, 1.0}
     assert check_labels(ds)
 
 
@@ -156,7 +159,6 @@ def test_unknown_name_suggests() -> None:
     [
         {"n": 0},
         {"n": -5},
-        {"n": 10_000_001},
         {"n": 2.5},
         {"n": True},
         {"seed": -1},
@@ -172,6 +174,17 @@ def test_bad_arguments(kwargs: dict) -> None:
         make_dataset("xor", **kwargs)
 
 
+def test_n_is_bounded_by_what_read_csv_reads_back(monkeypatch) -> None:
+    from graphtrace.errors import LimitError
+
+    with pytest.raises(LimitError, match="GRAPHTRACE_MAX_CSV_ROWS"):
+        make_dataset("xor", 1_000_001)
+    monkeypatch.setenv("GRAPHTRACE_MAX_CSV_ROWS", "10")
+    with pytest.raises(LimitError):
+        make_dataset("xor", 11)
+    assert len(make_dataset("xor", 10)) == 10
+
+
 # ---------------------------------------------------------------------------------------------
 # Dataset
 
@@ -183,7 +196,7 @@ def test_dataset_accessors() -> None:
     assert _y(ds).tolist() == [0.0, 1.0]
     assert list(ds.as_dict()) == ["a", "y", "b"]
     assert ds.as_dict()["b"].tolist() == [2.0, 4.0]
-    assert repr(ds) == "Dataset(name='t', columns=('a', 'y', 'b'), n=2)"
+    assert repr(ds) == "Dataset(name='t', columns=(a, y, b), n=2)"
     with pytest.raises(ValueError):
         ds.values[0, 0] = 9.0  # read-only
     col = ds.column("a")

@@ -26,7 +26,7 @@ class _Links(HTMLParser):
 
 
 def test_every_course_section_has_a_demo_entry_in_order():
-    assert [s.number for s in SECTIONS] == list(range(1, 13))
+    assert [s.number for s in SECTIONS] == list(range(1, 14))  # the course's 12, then K classes
     for s in SECTIONS:
         assert (samples_dir() / s.sample).is_file(), s.sample
         if s.data:
@@ -118,3 +118,19 @@ def test_the_wheel_ships_the_samples_and_the_explorer_assets(tmp_path: Path):
         assert f"graphtrace/samples/{sample}" in names, sample
     assert "graphtrace/explorer_assets/explorer.js" in names
     assert "graphtrace/py.typed" in names
+
+
+def test_the_multiclass_section(tmp_path: Path):
+    """Issue 13: the demo's 13th section trains a softmax net on three blobs and reproduces
+    micrograd's README example written with += and .relu()."""
+    result = run_demo(tmp_path, backend="bundled", sections=(13,))
+    notes = " ".join(result.notes[13])
+    assert "g = 24.7041, ∂g/∂a = 138.8338 (24 paths), ∂g/∂b = 645.5773 (30 paths)" in notes
+    acc = float(re.search(r"softmax net on three blobs: .*training accuracy ([\d.]+) %", notes).group(1))
+    assert acc >= 95.0
+    names = [name for name, _ in result.files[13]]
+    for wanted in ("softmax.gt", "paths.txt", "explorer.html", "training.png", "multiclass_arrays.svg",
+                   "micrograd_grad.txt"):
+        assert any(n.endswith("/" + wanted) for n in names), wanted
+    paths = json.loads((tmp_path / next(n for n in names if n.endswith("paths.json"))).read_text(encoding="utf-8"))
+    assert paths["wrt"] == "W[2,0]" and paths["total"] != 0.0

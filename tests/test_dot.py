@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def test_golden_dot(path: Path, update_golden: bool) -> None:
 
 @pytest.mark.parametrize("path", SAMPLE_FILES, ids=[p.stem for p in SAMPLE_FILES])
 def test_dot_is_byte_identical_across_runs(path: Path) -> None:
-    options = {"view": "backward", "symbolic": True, "heat": True, "wrt": graphtrace.load(path).inputs[0]}
+    g = graphtrace.load(path)
+    options = {"view": "backward", "symbolic": True, "heat": True, "wrt": (g.inputs or g.params)[0]}
     first = graphtrace.load(path).to_dot(**options)
     second = graphtrace.load(path).to_dot(**options)
     assert first.encode("utf-8") == second.encode("utf-8")
@@ -239,11 +241,193 @@ def test_layers_are_inferred_from_names() -> None:
 
 
 def test_auto_level_folds_big_networks() -> None:
+    # issue 15: auto weighs legibility, not node counts only: 64 neurons in a column would be a
+    # 90-inch strip, so 16-64-64-10 gets one node per layer (readable on a slide)
     g = mlp([16, 64, 64, 10], loss="mse")
     d = dot.draw(g)
-    assert d.level == "neuron"
-    assert any("neuron" in note for note in d.notes)
-    assert len(d.nodes) == 16 + 64 + 64 + 10 + 1
+    assert d.level == "layer"
+    assert any("one node per neuron would be about" in note and "one node per layer" in note for note in d.notes)
+    assert [n.title for n in d.nodes] == ["input layer", "hidden layer 1", "hidden layer 2", "output layer 3", "loss L"]
+    assert dot.draw(mlp([2, 3, 1])).level == "scalar"  # small enough to draw every op
+    assert dot.draw(graphtrace.load(SAMPLES / "circle_net.gt")).level == "neuron"  # every op: 57 × 24 in
+    assert dot.draw(graphtrace.load(SAMPLES / "neuron.gt")).level == "scalar"  # not a network: no choice
+
+
+def test_estimated_size_is_near_the_layout() -> None:
+    render = pytest.importorskip("graphtrace.render")
+    for g, level in ((graphtrace.load(SAMPLES / "triangle.gt"), "scalar"), (mlp([2, 16, 16, 1]), "neuron"),
+                     (mlp([16, 64, 64, 10]), "layer")):
+        d = dot.draw(g, level=level)
+        (w, h), (real_w, real_h) = d.estimated_size(), render.layout_size(d.dot())
+        assert 0.6 < w / real_w < 1.6 and 0.6 < h / real_h < 1.6, (level, (w, h), (real_w, real_h))
+
+
+# ---- issue 15: networks drawn to teach --------------------------------------------------------
+def _weights(d: dot.Drawing) -> dict[str, dot.DrawEdge]:
+    return {str(e.weight): e for e in d.edges if e.weight is not None}
+
+
+def test_neuron_level_carries_the_weights() -> None:
+    g = graphtrace.load(SAMPLES / "triangle.gt")
+    fwd, grads = g.forward(), g.backprop()
+    d = dot.draw(g, level="neuron")
+    weights = _weights(d)
+    assert sorted(weights) == sorted(str(p) for p in g.params if str(p).startswith("w"))
+    assert len(weights) == 9  # six first-layer weights and three output weights
+    for name, e in weights.items():
+        assert e.weight_value == pytest.approx(float(fwd.values[name]))
+        assert e.weight_grad == pytest.approx(float(grads[name]))
+        assert e.tail == ("x" + name.split("_")[1] if name.startswith("w1") else f"h1_{name.split('_')[1]}")
+    text = d.dot()
+    labels = re.findall(r'id="(e\d+_\d+_0)"[^\n]*label=<(.*)>\]$', text, re.M)
+    assert len(labels) == 9
+    w = weights["w1_1_1"]
+    stmt = next(line for line in text.splitlines() if f'id="{w.id}"' in line)
+    assert "4.472" in stmt and "0</font>" in stmt  # w (top) and ∂L/∂w (below)
+    assert f'color="{dot.POSITIVE_COLOR}"' in stmt and f'color="{dot.NEGATIVE_COLOR}"' in next(
+        line for line in text.splitlines() if f'id="{weights["w1_2_1"].id}"' in line)
+    # width grows with |w|: the output weights (10) are the widest, the zero weight the thinnest
+    width = {n: float(re.search(r'penwidth="([\d.]+)"', next(line for line in text.splitlines()
+                                                          if f'id="{e.id}"' in line)).group(1)) for n, e in weights.items()}
+    assert width["w2_1_1"] == max(width.values()) and width["w1_1_2"] == min(width.values()) == 0.8
+    # forward shows the values only, backward the gradients only
+    fwd_text, back_text = g.to_dot(level="neuron", view="forward"), g.to_dot(level="neuron", view="backward")
+    assert "4.472" in fwd_text and "−8.354e−05" not in fwd_text.split("label=<<table")[0]
+    w_back = next(line for line in back_text.splitlines() if f'id="{weights["w1_2_1"].id}"' in line)
+    label = w_back.split("label=")[1]
+    assert "4.177e−05" in label and "−2.236" not in label
+    # biases on the neurons, the loss box says what it folds, one legend for the edges
+    h1 = next(n for n in d.nodes if n.name == "h1_1")
+    assert ("b = 5.59", "") in h1.lines and any(t.startswith("∂L/∂b = ") for t, _ in h1.lines)
+    assert h1.glyph == "σ"
+    loss = next(n for n in d.nodes if n.kind == "output")
+    assert [t for t, _ in loss.lines][-2:] == ["L = −(y·log(o) + (1 − y)·log(1 − o))", "loss: 8 ops · target y"]
+    assert "edge: one weight, labelled w (top), ∂L/∂w (below)" in text and "w &gt; 0" in text
+
+
+def test_layer_level_carries_the_weight_matrices() -> None:
+    g = mlp([2, 3, 1], seed=0)
+    d = dot.draw(g, level="layer")
+    first = next(e for e in d.edges if e.n_weights == 6)
+    expected = math.sqrt(sum(float(g.nx.nodes[f"w1_{i}_{j}"]["value"]) ** 2 for i in (1, 2) for j in (1, 2, 3)))
+    assert first.weight_value == pytest.approx(expected)
+    assert "6 weights, ‖W‖ = " in d.dot() and "3 neurons, σ" in d.dot()
+
+
+@pytest.mark.parametrize("name", ["triangle", "symmetry_zeros", "circle_net"])
+@pytest.mark.parametrize("view", ["both", "backward"])
+def test_units_in_index_order_top_to_bottom(name: str, view: str) -> None:
+    g = graphtrace.load(SAMPLES / f"{name}.gt")
+    d = dot.draw(g, level="neuron", view=view)
+    for backend in _backends():
+        pos = _positions(d.dot(), backend)
+        for layer in sorted({n.cluster for n in d.nodes if n.cluster is not None}):
+            units = [n.key for n in d.nodes if n.cluster == layer]
+            tops = sorted(units, key=lambda v: -pos[v][1])
+            assert tops == units, (backend, layer, tops)
+
+
+def test_units_in_order_in_bigger_networks() -> None:
+    for shape in ([3, 5, 4, 2], [2, 6, 1], [2, 16, 16, 1]):
+        d = dot.draw(mlp(shape, seed=1), level="neuron")
+        for backend in _backends():
+            pos = _positions(d.dot(), backend)
+            for layer in {n.cluster for n in d.nodes if n.cluster is not None}:
+                units = [n.key for n in d.nodes if n.cluster == layer]
+                assert sorted(units, key=lambda v: -pos[v][1]) == units, (shape, backend, layer)
+
+
+def test_identical_units_are_said_and_their_weight_gradients_shown() -> None:
+    """Course §12: the zeros net's backward drawing shows the three units' identical gradients."""
+    g = graphtrace.load(SAMPLES / "symmetry_zeros.gt")
+    d = dot.draw(g, level="neuron", view="backward")
+    weights = _weights(d)
+    out = [weights[f"w2_{j}_1"].weight_grad for j in (1, 2, 3)]
+    assert out[0] == out[1] == out[2] == pytest.approx(-0.25)
+    assert {weights[f"w1_{i}_{j}"].weight_grad for i in (1, 2) for j in (1, 2, 3)} == {0.0}
+    text = d.dot()
+    assert text.count(">−0.25</font>") == 3
+    hidden = [n for n in d.nodes if n.name.startswith("h1_")]
+    assert all(n.identical == 3 and ("3 identical units", dot._IDENTICAL_COLOR) in n.lines for n in hidden)
+    assert "h₁,₁ = h₁,₂ = h₁,₃: identical units" in text
+    assert any("identical" in note and "§12" in note for note in d.notes)
+    # random weights: nothing identical
+    assert not any(n.identical for n in dot.draw(graphtrace.load(SAMPLES / "symmetry_random.gt"), level="neuron").nodes)
+
+
+def test_scalar_level_keeps_each_neuron_together() -> None:
+    g = graphtrace.load(SAMPLES / "triangle.gt")
+    d = dot.draw(g, level="scalar")
+    text = d.dot()
+    for j in (1, 2, 3):
+        box = text.split(f'subgraph "cluster_1_{j}" {{')[1].split('\n    }')[0]
+        for member in (f"w1_1_{j}", f"w1_2_{j}", f"b1_{j}", f"z1_{j}", f"h1_{j}"):
+            assert f'"{member}" [id=' in box, (j, member)
+        # each weight in a box of its own with the product it feeds, on one rank
+        assert re.search(rf'\{{rank="same"; "w1_1_{j}"; "mul_\d+"\}}', box)
+    for backend in _backends():
+        pos = _positions(text, backend)
+        assert sorted(["h1_1", "h1_2", "h1_3"], key=lambda v: -pos[v][1]) == ["h1_1", "h1_2", "h1_3"], backend
+        assert pos["x1"][1] > pos["x2"][1], backend  # inputs in order
+        for w in ("w1_1_1", "w1_2_1", "w1_1_3", "w2_1_1"):  # each weight next to its product
+            mul = next(e.head for e in d.edges if e.tail == w)
+            assert math.dist(pos[w], pos[mul]) < 1.2, (backend, w)
+
+
+@pytest.mark.parametrize("view", ["backward", "both"])
+def test_scalar_edge_labels_stay_next_to_their_edges(view: str) -> None:
+    """Each local derivative is written beside its own edge, on both backends: within 0.65 inch
+    of it and never clearly nearer another edge (the issue's floating labels were)."""
+    for name in ("triangle", "neuron"):
+        text = dot.draw(graphtrace.load(SAMPLES / f"{name}.gt"), level="scalar", view=view).dot()
+        for backend in _backends():
+            for label, own, other in _label_distances(text, backend):
+                assert own <= 0.65 and own <= other + 0.1, (name, backend, label, own, other)
+
+
+def _backends() -> list[str]:
+    render = pytest.importorskip("graphtrace.render")
+    names = [b.name for b in render.find_backends() if "plain" in b.formats or b.name == "bundled"]
+    if not names:
+        pytest.skip("no Graphviz backend")
+    return names
+
+
+def _plain(text: str, backend: str) -> list[list[str]]:
+    import shlex
+
+    from graphtrace.render import layout
+
+    return [shlex.split(line) for line in layout(text, "plain", backend=backend).decode("utf-8").splitlines()]
+
+
+def _positions(text: str, backend: str) -> dict[str, tuple[float, float]]:
+    return {t[1]: (float(t[2]), float(t[3])) for t in _plain(text, backend) if t and t[0] == "node"}
+
+
+def _label_distances(text: str, backend: str) -> list[tuple[str, float, float]]:
+    """Per labelled edge: its label, the label's distance (inches) to its own edge's control
+    polygon, and to the nearest other edge's."""
+    def to_segment(p: tuple[float, float], a: tuple[float, float], b: tuple[float, float]) -> float:
+        dx, dy = b[0] - a[0], b[1] - a[1]
+        t = 0.0 if dx == dy == 0 else max(0.0, min(1.0, ((p[0] - a[0]) * dx + (p[1] - a[1]) * dy) / (dx * dx + dy * dy)))
+        return math.hypot(p[0] - a[0] - t * dx, p[1] - a[1] - t * dy)
+
+    edges, labels = [], []
+    for t in _plain(text, backend):
+        if not t or t[0] != "edge":
+            continue
+        n = int(t[3])
+        edges.append([(float(t[4 + 2 * i]), float(t[5 + 2 * i])) for i in range(n)])
+        rest = t[4 + 2 * n:]
+        if len(rest) == 5:
+            labels.append((rest[0], (float(rest[1]), float(rest[2])), len(edges) - 1))
+    out = []
+    for label, p, k in labels:
+        dist = [min(to_segment(p, a, b) for a, b in zip(pts, pts[1:])) for pts in edges]
+        out.append((label, dist[k], min(d for j, d in enumerate(dist) if j != k)))
+    assert out, "no edge labels"
+    return out
 
 
 def test_neuron_level_needs_a_network() -> None:

@@ -89,7 +89,10 @@ def test_engine_raises_the_plain_evaluators_errors(data: st.DataObject) -> None:
 
 @pytest.mark.parametrize("path", sorted(SAMPLES.glob("*.gt")), ids=lambda p: p.name)
 def test_engine_equals_plain_evaluator_on_samples(path) -> None:
-    assert_same(graphtrace.load(path))
+    g = graphtrace.load(path)
+    if not compute.compilable(g.nx):  # softmax & co: the engine runs their lowered copy (training)
+        g = type(g)(compute.lowered(g.nx), g.source)
+    assert_same(g)
 
 
 def test_bigger_random_scripts_with_shared_subexpressions() -> None:

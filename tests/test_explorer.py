@@ -222,6 +222,11 @@ def _graphs() -> list[Graph]:
         "v = c / (a + 2) + (c ** 2.5) + c ** a + softplus(c) + softplus(-40) + sqrt(c) + log(c)\n"
         "w = exp(c) * sin(c) - cos(c) + tanh(c) + sigmoid(-c) + (+c) + max(c, a) + min(c, a) + tan(c)\n"
         "L = u * v - w", name="ops.gt"))
+    # the variadic ops: one node per element, over every element
+    graphs.append(graphtrace.parse(
+        "v: param = [0.3, -1.2, 2.0]\nk: input = 1\np = softmax(v)\nq = log_softmax(v * 2)\n"
+        "L = cross_entropy(v, k) + logsumexp(v) + p[0]*q[2] + sum(p * v) + cross_entropy(q, 2)",
+        name="vector_ops.gt"))
     assert {OP for g in graphs for OP in (d.get("op") for _, d in g.nx.nodes(data=True))} >= set(graphtrace.OPS)
     return graphs
 
@@ -297,6 +302,7 @@ const C = require(process.argv[1])(new Function(input.ops + "\nreturn GRAPHTRACE
 function enc(x) { return typeof x === "number" ? String(x) : "not a number: " + String(x); }
 process.stdout.write(JSON.stringify(input.cases.map(function (c) {
   const op = C.OPS[c.op], args = c.args.map(Number), out = op.f.apply(null, args);
+  if (op.dv) { return [enc(out)].concat(args.map(function (_, j) { return enc(op.dv(out, args, j)); })); }
   return [enc(out)].concat(op.d.map(function (d) { return enc(d.apply(null, [out].concat(args))); }));
 })));
 """
@@ -323,14 +329,17 @@ EDGE_POINTS: dict[str, tuple[tuple[float, ...], ...]] = {
 # Every op also sees these: non-finite operands must come out the same on both sides.
 UNARY_EDGES = ((NAN,), (INF,), (-INF,), (-800.0,), (800.0,))
 BINARY_EDGES = ((NAN, 1.0), (1.0, NAN), (INF, 2.0), (-INF, 2.0), (2.0, INF))
+# Variadic ops (the last operand is a class index for cross_entropy): overflow-safe shifts, ties
+VARIADIC_EDGES = ((800.0, -800.0, 1.0), (1000.0, 1000.0, 0.0), (-800.0, -800.0, 1.0), (0.0, 0.0, 0.0),
+                  (1.0, 2.0, 0.5), (1.0, 2.0, 5.0), (1.0, 2.0, -1.0))
 
 
 def _op_cases() -> list[tuple[str, tuple[float, ...]]]:
     cases: dict[tuple[str, str], tuple[str, tuple[float, ...]]] = {}
     for op in graphtrace.OPS.values():
-        generic = UNARY_EDGES if op.arity == 1 else BINARY_EDGES
+        generic = UNARY_EDGES if op.arity == 1 else VARIADIC_EDGES if op.variadic else BINARY_EDGES
         for args in (*op.samples, *EDGE_POINTS.get(op.name, ()), *generic):
-            assert len(args) == op.arity, (op.name, args)
+            assert len(args) == op.arity or op.variadic, (op.name, args)
             cases.setdefault((op.name, repr(args)), (op.name, tuple(float(x) for x in args)))
     return list(cases.values())
 
@@ -352,12 +361,17 @@ def same(a: float, b: float, tol: float = 1e-9) -> bool:
 def test_every_registry_op_has_a_javascript_form() -> None:
     for op in graphtrace.OPS.values():
         assert op.js.strip(), f"{op.name}: no js forward"
-        assert len(op.js_partials) == op.arity, f"{op.name}: {len(op.js_partials)} js partials for {op.arity} operands"
+        arity = op.arity or 1  # a variadic op has one js partial over (o, args, j)
+        assert len(op.js_partials) == arity, f"{op.name}: {len(op.js_partials)} js partials for {op.arity} operands"
         assert all(d.strip() for d in op.js_partials), op.name
         assert op.samples, f"{op.name}: no sample points"
     script = explorer.ops_script()
     for op in graphtrace.OPS.values():
-        assert f"{json.dumps(op.name)}: {{ f: function (a, b) {{ return {op.js}; }}" in script, op.name
+        if op.variadic:
+            assert (f"{json.dumps(op.name)}: {{ f: function () {{ var args = Array.prototype.slice.call(arguments); "
+                    f"return {op.js}; }}, dv: function (o, args, j) {{ return {op.js_partials[0]}; }} }}") in script
+        else:
+            assert f"{json.dumps(op.name)}: {{ f: function (a, b) {{ return {op.js}; }}" in script, op.name
 
 
 def test_ops_script_is_deterministic_in_registry_order_and_refuses_missing_forms(monkeypatch) -> None:
@@ -415,12 +429,12 @@ def _js_op_mismatches(cases: list[tuple[str, tuple[float, ...]]]) -> list[str]:
         with np.errstate(all="ignore"):  # numpy scalars, as the engine evaluates: 1/0 is inf, not an error
             x = [np.float64(a) for a in args]
             out = np.float64(op.forward(*x))
-            want = [float(out)] + [float(d(out, *x)) for d in op.partials]
+            want = [float(out)] + [float(d) for d in op.partials_at(out, *x)]
         if not all(re.fullmatch(r"-?(?:NaN|Infinity|[0-9.e+-]+)", x) for x in row):
             bad.append(f"{name}{args}: js gave {row}")
             continue
         js = [float(x) for x in row]
-        for what, w, j in zip(["forward", *(f"∂/∂arg{i}" for i in range(op.arity))], want, js, strict=True):
+        for what, w, j in zip(["forward", *(f"∂/∂arg{i}" for i in range(len(args)))], want, js, strict=True):
             if not same(j, w):
                 bad.append(f"{name}{args} {what}: js {j!r}, python {w!r}")
     return bad
@@ -432,3 +446,90 @@ def test_javascript_ops_equal_the_registry_at_samples_kinks_and_extremes() -> No
     assert {name for name, _ in cases} == set(graphtrace.OPS) and len(cases) > 200
     bad = _js_op_mismatches(cases)
     assert not bad, "\n".join(bad)
+
+
+# ---- issue 15: views, your own data ------------------------------------------------------------
+def test_page_offers_every_view_of_a_network() -> None:
+    g = graphtrace.load(SAMPLES / "triangle.gt")
+    page = explorer.build_html(g)
+    model = model_of(page)
+    views = model["views"]
+    assert [v["level"] for v in views] == ["scalar", "neuron", "layer"]  # the opening one first
+    assert [v["button"] for v in views] == [0, 1, 2]
+    # the other views wait in templates: every id of theirs is in the page, none twice in the DOM
+    assert page.count('<template id="gt-view-') == 2
+    live = page.split("<template")[0]
+    assert live.count('id="n9"') == 1
+    neuron = views[1]
+    order = [str(v) for v in g.order]
+    h1 = next(n for n in neuron["nodes"] if n["id"] == order.index("h1_1"))
+    assert sorted(order[i] for i in h1["members"]) == sorted(["w1_1_1", "w1_2_1", "b1_1", "mul_1", "mul_2", "add_1",
+                                                              "z1_1", "h1_1"])
+    assert order[h1["bias"]] == "b1_1"
+    weights = {order[e["weight"]]: e for e in neuron["edges"] if "weight" in e}
+    assert len(weights) == 9
+    edge = weights["w1_1_1"]
+    assert edge["id"] == f"e{order.index('x1')}_{order.index('h1_1')}_0"
+    assert [(model["edges"][k]["tail"], model["edges"][k]["head"]) for k in edge["members"]] == [
+        (order.index("x1"), order.index("mul_1"))]
+    # a script that is not a network has one view and no buttons' worth of choice
+    assert [v["level"] for v in model_of(explorer.build_html(graphtrace.load(SAMPLES / "neuron.gt")))["views"]] == ["scalar"]
+
+
+def test_a_training_page_opens_one_node_per_neuron() -> None:
+    from graphtrace.data import make_dataset
+
+    g = graphtrace.load(SAMPLES / "symmetry_random.gt")
+    model = model_of(explorer.build_html(g, data=make_dataset("triangle", 30, seed=0)))
+    assert model["views"][0]["level"] == "neuron"
+    assert model["trainable"]["inputs"] == {"x1": 0, "x2": 1, "y": [str(v) for v in g.order].index("y")}
+    assert model["trainable"]["colors"] == {"positive": "#2166ac", "negative": "#e0701b"}
+
+
+CSV_RUNNER = r"""
+const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
+const C = require(process.argv[1])(new Function(input.ops + "\nreturn GRAPHTRACE_OPS;")());
+const out = input.cases.map(function (c) {
+  try { return { ok: C.dataFromCsv(c.text, c.name, input.spec) }; }
+  catch (e) { if (!e.graphtrace) { throw e; } return { error: e.message }; }
+});
+process.stdout.write(JSON.stringify(out));
+"""
+
+BAD_CSVS = [
+    "x1,x2,y\n1,abc,0\n", "x1,x2,y\n1,2\n", "x1,x2,y\n1,,0\n", "x1,x2,y\n1,nan,0\n", "x1,x2,y\n1,1e400,0\n",
+    "x1,x2,y\n1,1_000,0\n", "", "# only a comment\n\n", "x1,x2,y\n", "x1,,y\n1,2,3\n", "x1,2x,y\n1,2,3\n",
+    "1,2,3\n4,5,6\n", "x1,class,y\n1,2,3\n", "x1,x1,y\n1,2,3\n", "x1,x2,z\n1,2,3\n", "y\n1\n",
+    "x1,x2,y\n1,\"2\",0\n3,4,five\n", "\ufeffx1,x2,y\r\n1,2,0\r\n3,x,1\r\n", "x1,x2,y\n1,2,0\x00\n",
+    "x1,x2,y\n1,2,0\n" + "1," + "9" * 60 + "z,0\n",
+]
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not on PATH")
+def test_page_reads_a_csv_as_the_command_line_does(tmp_path: Path) -> None:
+    """A CSV dropped onto the page is checked with the same messages as `graphtrace render --data`
+    (read_csv, then the explorer's column check), and a good one gives the same training data."""
+    from graphtrace.data import read_csv
+    from graphtrace.errors import GraphtraceError
+
+    g = graphtrace.parse((SAMPLES / "symmetry_random.gt").read_text(encoding="utf-8"), name="net.gt")
+    model = explorer.build_model(g)
+    cases = [{"text": text, "name": "mine.csv"} for text in BAD_CSVS]
+    good = (SAMPLES / "triangle.csv").read_text(encoding="utf-8")
+    cases.append({"text": good, "name": "mine.csv"})
+    payload = {"ops": explorer.ops_script(), "cases": cases, "spec": model["trainable"]}
+    proc = subprocess.run([NODE, "-e", CSV_RUNNER, str(JS)], input=json.dumps(payload).encode(),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    got = json.loads(proc.stdout)
+    for case, result in zip(cases, got, strict=True):
+        try:
+            data = read_csv(text=case["text"], name="mine.csv")
+            expected = explorer.build_model(g, data=data)["data"]
+        except GraphtraceError as exc:
+            assert result.get("error") == str(exc), (case["text"][:40], result, str(exc))
+            continue
+        assert "ok" in result, (case["text"][:40], result)
+        for key in ("columns", "column_names", "rows", "n_total", "features", "target", "predict"):
+            assert result["ok"][key] == expected[key], key
+    assert sum("error" in r for r in got) == len(BAD_CSVS)

@@ -17,8 +17,10 @@ ALL_OPS = sorted(OPS)
 def _points(name: str, rng: np.random.Generator, n: int = 6) -> list[tuple[float, ...]]:
     """The registry's sample points for ``name``, plus small seeded jitters of them (a jitter of
     ±1 % stays inside the domain and away from kinks and ties, which the samples keep clear of)."""
-    samples = list(OPS[name].samples)
-    jittered = [tuple(float(a) * (1 + rng.uniform(-0.01, 0.01)) for a in p) for p in samples]
+    op = OPS[name]
+    samples = list(op.samples)
+    jittered = [tuple(float(a) * (1 + rng.uniform(-0.01, 0.01)) if i != op.index_slot(len(p)) else a
+                      for i, a in enumerate(p)) for p in samples]
     return (samples + jittered)[: max(n, len(samples))]
 
 
@@ -27,7 +29,7 @@ def test_every_op_has_samples_inside_its_domain(name):
     op = OPS[name]
     assert len(op.samples) >= 3
     for args in op.samples:
-        assert len(args) == op.arity
+        assert len(args) == op.arity or (op.variadic and len(args) >= 2)
         assert math.isfinite(float(op.forward(*args)))
         if op.domain is not None:
             assert not bool(np.any(op.domain(*args))), args
@@ -47,10 +49,14 @@ def test_every_op_is_reachable_from_the_language():
 def test_record_is_consistent(name):
     op = OPS[name]
     assert op.name == name
+    assert op.glyph
+    if op.variadic:  # softmax, logsumexp, cross_entropy: every partial at once, two label templates
+        assert op.partials == () and op.gradient is not None and op.function
+        assert len(op.symbolic) == 2 and op.takes in ("all", "each", "class")
+        return
     assert op.arity in (1, 2)
     assert len(op.partials) == op.arity
     assert len(op.symbolic) == op.arity
-    assert op.glyph
 
 
 @pytest.mark.parametrize("name", ALL_OPS)
@@ -61,14 +67,18 @@ def test_partials_match_finite_differences(name):
         args = [float(a) for a in point]
         out = float(op.forward(*args))
         assert math.isfinite(out)
-        for i, partial in enumerate(op.partials):
+        for i, partial in enumerate(op.partials_at(out, *args)):
+            if i == op.index_slot(len(args)):  # a class index: its partial is 0 by definition
+                assert float(partial) == 0.0
+                continue
+
             def f(t: float, i: int = i, args: list[float] = args) -> float:
                 moved = list(args)
                 moved[i] = t
                 return float(op.forward(*moved))
 
             expected = central_difference(f, args[i])
-            got = float(partial(out, *args))
+            got = float(partial)
             assert math.isclose(got, expected, rel_tol=1e-6, abs_tol=1e-9), (name, i, args, got, expected)
 
 
@@ -76,16 +86,19 @@ def test_partials_match_finite_differences(name):
 def test_forward_and_partials_broadcast_over_a_batch(name):
     op = OPS[name]
     rng = np.random.default_rng(7)
-    points = _points(name, rng, 5)[:5]
-    cols = [np.array([p[i] for p in points], dtype=float) for i in range(op.arity)]
+    points = _points(name, rng, 12)
+    points = [p for p in points if len(p) == len(points[0])][:5]  # variadic samples vary in length
+    n = len(points)
+    cols = [np.array([p[i] for p in points], dtype=float) for i in range(len(points[0]))]
     out = np.asarray(op.forward(*cols))
-    assert out.shape == (5,)
+    assert out.shape == (n,)
+    batches = op.partials_at(out, *cols)
     for j, p in enumerate(points):
         scalar_out = float(op.forward(*p))
         assert out[j] == pytest.approx(scalar_out, rel=1e-12, abs=1e-15)
-        for partial in op.partials:
-            batch = np.broadcast_to(np.asarray(partial(out, *cols), dtype=float), (5,))
-            assert batch[j] == pytest.approx(float(partial(scalar_out, *p)), rel=1e-12, abs=1e-15)
+        for batch, single in zip(batches, op.partials_at(scalar_out, *p), strict=True):
+            batch = np.broadcast_to(np.asarray(batch, dtype=float), (n,))
+            assert batch[j] == pytest.approx(float(single), rel=1e-12, abs=1e-15)
 
 
 # ---- analytic values worked by hand --------------------------------------------------------------
@@ -246,12 +259,12 @@ def test_domains(name, bad, good):
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_symbolic_templates_format_with_operand_names(name):
     op = OPS[name]
-    names = ("alpha", "beta")[: op.arity]
-    for tpl in op.symbolic:
-        text = tpl.format(*names, out="out")
+    names = ("alpha", "beta", "gamma")[: op.arity or 3]
+    for slot in range(len(names)):
+        text = op.symbolic_at(slot, names, "out")
         assert "{" not in text and "}" not in text
     infix = op.infix.format(*names, out="out")
-    for n in names:
+    for n in names[:1] if op.variadic else names:  # a variadic op's infix shows its first operand
         assert n in infix
 
 
@@ -271,6 +284,8 @@ def test_symbolic_labels_read_in_user_names(name, names, expected):
 @pytest.mark.parametrize("name", ALL_OPS)
 def test_symbolic_partials_mention_an_operand_or_are_constants(name):
     op = OPS[name]
+    if op.variadic:
+        pytest.skip("a variadic op's labels name its operands (tested in test_arrays.py)")
     names = ("ALPHA", "BETA")[: op.arity]
     for tpl, partial in zip(op.symbolic, op.partials, strict=True):
         text = tpl.format(*names, out="OUT")

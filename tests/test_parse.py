@@ -52,7 +52,7 @@ def test_operators(expr, op, value):
     assert float(g.forward().value) == pytest.approx(value, rel=1e-15)
 
 
-@pytest.mark.parametrize("fn", FUNCTIONS)
+@pytest.mark.parametrize("fn", [f for f in FUNCTIONS if not OPS[f].variadic])
 def test_every_function(fn):
     op = OPS[fn]
     call = f"{fn}(a)" if op.arity == 1 else f"{fn}(a, b)"
@@ -238,16 +238,15 @@ def assert_located(err: GraphtraceError, line: int, col: int | None = None) -> s
     [
         ("x: input = 1\ny = (x + \n", 2, None, "syntax error"),
         ("x: input = 1\ny = x +* 2\n", 2, None, "syntax error"),
-        ("x: input = 1\ny = x\ny = x*2", 3, 1, "assigned twice"),
-        ("x: input = 1\nx = x*2", 2, 1, "assigned twice"),
         ("x: input = 1\ny = max(x)", 2, 5, "takes 2 arguments"),
         ("x: input = 1\ny = sigmoid(x, x)", 2, 5, "takes 1 argument"),
         ("x: input = 1\ny = x.real", 2, 5, "attribute"),
-        ("x: input = 1\ny = x[0]", 2, 5, "subscript"),
+        ("x: input = 1\ny = x[0]", 2, 5, "'x' is a scalar"),
         ("x: input = 1\ny = 'a'", 2, 5, "string"),
         ("x: input = 1\ny = (lambda t: t)(x)", 2, 6, "lambda"),
         ("x: input = 1\ny = [t for t in x]", 2, 5, "comprehension"),
-        ("x: input = 1\ny = sum(t for t in x)", 2, 5, "unknown function"),
+        ("x: input = 1\ny = sum(t for t in x)", 2, 8, "generator expressions are not part"),
+        ("x: input = 1\ny = summ(x)", 2, 5, "unknown function"),
         ("import os\nx: input = 1\ny = x", 1, 1, "import"),
         ("from os import system\nx: input = 1\ny = x", 1, 1, "import"),
         ("x: input = 1\ny = max(x, b=x)", 2, 14, "keyword argument"),
@@ -259,8 +258,8 @@ def assert_located(err: GraphtraceError, line: int, col: int | None = None) -> s
         ("x: input = x\ny = 1", 1, 12, "must be a number"),
         ("x: input = True\ny = x", 1, 12, "must be a number"),
         ("x: input = 1 + 2\ny = x", 1, 12, "must be a number"),
-        ("x: input = 1e400\ny = x", 1, 12, "finite"),
-        ("x: input = -1e400\ny = x", 1, 12, "finite"),
+        ("x: input = 1e400\ny = x", 1, 12, "too large"),
+        ("x: input = -1e400\ny = x", 1, 12, "too large"),
         ("x: input = 1\ny = x // 2", 2, 5, "//"),
         ("x: input = 1\ny = x if x else x", 2, 5, "conditional"),
         ("x: input = 1\ny = x < 2", 2, 5, "comparison"),
@@ -268,7 +267,7 @@ def assert_located(err: GraphtraceError, line: int, col: int | None = None) -> s
         ("x: input = 1\ny = 1j", 2, 5, "complex"),
         ("x: input = 1\ny = max(*x)", 2, 9, "starred"),
         ("x: input = 1\ny = z\nz = x", 2, 5, "before it is assigned"),
-        ("x: input = 1\ny += x", 2, 1, "augmented"),
+        ("x: input = 1\ny += x", 2, 1, "'y += …' needs an earlier value of 'y'"),
         ("x: input = 1\na = b = x", 2, 1, "one name"),
         ("x: input = 1\ndef f(): pass\ny = x", 2, 1, "function definition"),
         ("x: input = 1\nsigmoid = x", 2, 1, "function name"),

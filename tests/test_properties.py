@@ -207,3 +207,71 @@ def test_product_rule_sample(x):
     assert float(g.backprop(forward=fwd)["x"]) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert float(g.sum_over_paths("x", forward=fwd)) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     assert g.count_paths("x") == 2
+
+
+# ---- arrays, reassignment, method calls, softmax and cross_entropy -------------------------------
+@st.composite
+def array_scripts(draw, ops=(1, 7)):
+    from helpers import random_array_script
+
+    return random_array_script(DrawPicker(draw), ops=ops)
+
+
+@settings(deadline=None, max_examples=80, suppress_health_check=[HealthCheck.too_slow])
+@given(array_scripts())
+def test_arrays_path_sum_equals_backprop(text):
+    note(text)
+    g = graphtrace.parse(text)
+    fwd = forward_or_skip(g)
+    grads = g.backprop(forward=fwd)
+    for w in g.params:
+        ps, bp = float(g.sum_over_paths(w, forward=fwd)), float(grads[w])
+        assert ps == pytest.approx(bp, rel=1e-10, abs=1e-12), w
+
+
+@settings(deadline=None, max_examples=60, suppress_health_check=[HealthCheck.too_slow])
+@given(array_scripts())
+def test_arrays_gradients_match_finite_differences(text):
+    note(text)
+    g = graphtrace.parse(text)
+    fwd = forward_or_skip(g)
+    grads = g.backprop(forward=fwd)
+    for w in g.params:
+        fd = independent_fd(g, w)
+        if fd is None:
+            continue
+        scale = max(1.0, abs(float(fwd.value)))
+        assert float(grads[w]) == pytest.approx(fd, rel=1e-5, abs=1e-7 * scale), (w, fd)
+        assert float(g.sum_over_paths(w, forward=fwd)) == pytest.approx(fd, rel=1e-5, abs=1e-7 * scale), w
+
+
+@settings(deadline=None, max_examples=40)
+@given(array_scripts(ops=(1, 4)))
+def test_arrays_counts_equal_enumeration(text):
+    g = graphtrace.parse(text)
+    for w in g.params:
+        assert g.count_paths(w) == _count_by_dfs(g, w), w
+
+
+@settings(deadline=None, max_examples=30, suppress_health_check=[HealthCheck.too_slow])
+@given(array_scripts(), st.integers(2, 4))
+def test_arrays_training_step_on_the_engine_equals_the_reference(text, n):
+    """Training runs variadic graphs on the engine through a lowered copy: the same numbers."""
+    from graphtrace import compute
+    from graphtrace.backprop import backprop
+    from graphtrace.evaluate import evaluate
+
+    g = graphtrace.parse(text)
+    forward_or_skip(g)
+    rng = np.random.default_rng(n)
+    values = {p: g.nx.nodes[p]["value"] + rng.uniform(-0.3, 0.3, size=n) for p in g.params}
+    values["k"] = rng.integers(0, 3, size=n).astype(float)
+    try:
+        fwd = evaluate(g.nx, values)
+    except EvaluationError:
+        assume(False)
+    loss, means = compute.mean_loss_and_gradients(g.nx, values, g.params, output=g.output)
+    grads = backprop(g.nx, fwd)
+    assert loss == pytest.approx(float(np.mean(fwd.values[g.output])), rel=1e-10, abs=1e-12)
+    for p, m in zip(g.params, means, strict=True):
+        assert m == pytest.approx(float(np.mean(grads[p])), rel=1e-8, abs=1e-10), p

@@ -315,7 +315,7 @@ def test_bad_timeout(monkeypatch: pytest.MonkeyPatch, value: str) -> None:
 
 def test_timeout_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("GRAPHTRACE_RENDER_TIMEOUT", raising=False)
-    assert render._resolve_timeout(None) == 60.0
+    assert render._resolve_timeout(None) == render.DEFAULT_TIMEOUT == 50.0
     assert render._resolve_timeout(2) == 2.0
 
 

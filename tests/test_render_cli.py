@@ -154,8 +154,9 @@ def test_big_mlp_renders_at_an_automatic_level(tmp_path: Path) -> None:
     out = tmp_path / "net.svg"
     code, stdout, err = run_cli(["render", str(script), "-o", str(out)])
     _ok(code, stdout, err)
-    assert "level auto" in err and "neuron" in err, err
-    assert len(_node_groups(out.read_bytes())) == 16 + 64 + 64 + 10 + 1
+    # issue 15: one node per neuron would be 64 nodes tall, so auto draws one node per layer
+    assert "level auto" in err and "one node per layer" in err, err
+    assert len(_node_groups(out.read_bytes())) == 4 + 1
 
 
 def test_force_is_needed_for_huge_scalar_drawings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -207,7 +208,7 @@ def test_cli_choices_match_the_library() -> None:
 def test_render_help_has_an_example() -> None:
     code, out, err = run_main(["render", "--help"])
     _ok(code, out, err)
-    assert "graphtrace render samples/neuron.gt" in out
+    assert "graphtrace render sample:neuron" in out
 
 
 def test_html_goes_to_the_explorer(tmp_path: Path) -> None:

@@ -222,3 +222,94 @@ def test_cli_data(tmp_path):
     assert target.read_text(encoding="utf-8") == write_csv(make_dataset("circle", 8, noise=0.1))
     code, stdout, err = run_main(["data", "triangel"])
     assert code == 2 and "did you mean 'triangle'" in err
+
+
+# ---- issue 15: training plots for slides ------------------------------------------------------
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def test_plot_size_and_dpi(gauss):
+    from graphtrace.training import PLOT_DPI, PLOT_SIZE
+
+    r = train(mlp([2, 2, 1], seed=0), gauss, epochs=2)
+    assert _png_size(plot_training(r, gauss)) == (round(PLOT_SIZE[0] * PLOT_DPI), round(PLOT_SIZE[1] * PLOT_DPI))
+    assert _png_size(plot_training(r, gauss, size=(16, 9), dpi=120)) == (1920, 1080)
+
+
+def test_plot_follows_the_colour_convention_and_marks_identical_units():
+    """Class 1 blue and class 0 orange as in the diagrams and the explorer, the legend outside the
+    axes, the colour bar's full label, and the zeros net's coinciding unit lines named once."""
+    from graphtrace.dot import NEGATIVE_COLOR, POSITIVE_COLOR
+
+    data = make_dataset("triangle", 120, seed=0)
+    zeros = train(graphtrace.parse(mlp_script([2, 3, 1], init="zeros")), data, epochs=20)
+    assert hidden_units_identical(zeros.graph)
+    svg = plot_training(zeros, data, fmt="svg").decode("utf-8")
+    assert "z1_1 = z1_2 = z1_3 = 0: 3 identical units" in svg
+    assert "hidden unit 1" not in svg  # one line, not three on top of each other
+    assert "o = P(y = 1)" in svg  # the colour bar says what it shows
+    assert "y = 1 (blue)" in svg and "y = 0 (orange)" in svg
+    assert POSITIVE_COLOR.lower() in svg.lower() and NEGATIVE_COLOR.lower() in svg.lower()
+    assert "#b2182b" not in svg.lower()  # the old red for class 1 is gone
+    spread = train(graphtrace.parse(mlp_script([2, 3, 1], seed=0)), data, epochs=20)
+    text = plot_training(spread, data, fmt="svg").decode("utf-8")
+    assert all(f"z1_{j} = 0 (hidden unit {j})" in text for j in (1, 2, 3))
+
+
+def test_plot_legend_sits_outside_the_data(gauss):
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    from graphtrace import training
+
+    captured = {}
+    real = training._draw_training
+
+    def spy(*args, **kwargs):  # keep the figure: its legend must not overlap the decision map
+        from matplotlib.figure import Figure
+
+        saved = Figure.savefig
+
+        def keep(fig, *a, **k):
+            captured["fig"] = fig
+            return saved(fig, *a, **k)
+
+        Figure.savefig = keep
+        try:
+            return real(*args, **kwargs)
+        finally:
+            Figure.savefig = saved
+
+    training._draw_training = spy
+    try:
+        r = train(mlp([2, 2, 1], seed=0), gauss, epochs=2)
+        plot_training(r, gauss)
+    finally:
+        training._draw_training = real
+    fig = captured["fig"]
+    renderer = fig.canvas.get_renderer()
+    legend = fig.legends[0].get_window_extent(renderer)
+    for ax in fig.axes:
+        assert not legend.overlaps(ax.get_window_extent(renderer)), ax.get_title()
+
+
+@pytest.mark.parametrize("args,match", [(["--size", "16by9"], "expected WIDTHxHEIGHT"),
+                                        (["--size", "0x9"], "between 0 and 100"),
+                                        (["--dpi", "5"], "between 10 and 1200"),
+                                        (["--size", "100x100", "--dpi", "1000"], "50 megapixels")])
+def test_cli_plot_size_errors(args, match, tmp_path):
+    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv",
+                                  "--plot", str(tmp_path / "p.png"), *args])
+    assert code == 2 and match in err, err
+    assert not (tmp_path / "p.png").exists()
+    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv", "--dpi", "100"])
+    assert code == 2 and "add --plot" in err, err
+
+
+def test_cli_plot_for_a_slide(tmp_path):
+    plot = tmp_path / "slide.png"
+    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv",
+                                  "--epochs", "3", "--plot", str(plot), "--size", "16x9", "--dpi", "120"])
+    assert code == 0, err
+    assert _png_size(plot.read_bytes()) == (1920, 1080)
