@@ -25,6 +25,7 @@ from .check import CheckReport, Progress, check_work, gradient_entries, numeric_
 from .errors import GraphError, UsageError
 from .evaluate import Forward
 from .graph import build_graph, operands, topological_order
+from .i18n import _
 from .ops import OPS
 from .parse import Source, parse_program, read_source
 from .results import Analysis, Gradients, Paths, PathsReport, analyse, paths_report
@@ -34,6 +35,8 @@ from .text import did_you_mean
 View = Literal["forward", "backward", "both"]
 Level = Literal["scalar", "neuron", "layer", "array", "auto"]
 Backend = Literal["auto", "system", "bundled"]
+Fit = Literal["slide", "a4"]
+RankDir = Literal["LR", "TB"]
 
 
 class Graph:
@@ -147,7 +150,7 @@ class Graph:
         return found
 
     def _unknown(self, name: Any, what: str) -> str:
-        msg = f"{what} '{name}' is not a name in {self.name}"
+        msg = _("{what} '{name}' is not a name in {script}").format(what=what, name=name, script=self.name)
         hint = did_you_mean(str(name), [*self.names, *self.arrays], cutoff=0.5)
         return f"{msg} ({hint})" if hint else msg
 
@@ -162,8 +165,9 @@ class Graph:
                 from .parse import shape_text
 
                 a = self.arrays[name]
-                raise GraphError(f"{what} '{name}' is {shape_text(tuple(a['shape']))}, and this needs one "
-                                 f"number: name an element, e.g. '{a['elements'][0]}'")
+                raise GraphError(_("{what} '{name}' is {shape}, and this needs one number: name an element, "
+                                   "e.g. '{element}'").format(what=what, name=name, shape=shape_text(tuple(a["shape"])),
+                                                              element=a["elements"][0]))
             raise GraphError(self._unknown(name, what))
         return name
 
@@ -334,13 +338,15 @@ class Graph:
         out = []
         for v in self.params:
             if v not in up:
-                out.append(f"param '{v}' does not affect the output '{self.output}' (its gradient is 0)")
+                out.append(_("param '{name}' does not affect the output '{output}' (its gradient is 0)").format(
+                    name=v, output=self.output))
         return out
 
     # ---- drawing: graphtrace.dot builds the text, graphtrace.output writes files --------------
     def to_dot(self, *, view: View = "both", wrt: Any = None, symbolic: bool = False, show_consts: bool = False,
                heat: bool = False, level: Level = "auto", values: Mapping[Any, Any] | None = None,
-               edge_labels: bool | None = None, force: bool = False, top: int = 5, legend: bool = True) -> str:
+               edge_labels: bool | None = None, force: bool = False, top: int = 5, legend: bool = True,
+               rankdir: RankDir = "LR") -> str:
         """The DOT text of this graph's diagram (the options as :func:`graphtrace.dot.to_dot`).
 
         >>> parse("x: input = 3\\ny = x*x").to_dot(view="backward").count(" -> ")
@@ -349,17 +355,21 @@ class Graph:
         from .dot import to_dot
 
         return to_dot(self, view=view, wrt=wrt, symbolic=symbolic, show_consts=show_consts, heat=heat,
-                      level=level, values=values, edge_labels=edge_labels, force=force, top=top, legend=legend)
+                      level=level, values=values, edge_labels=edge_labels, force=force, top=top, legend=legend,
+                      rankdir=rankdir)
 
     def render(self, path: str | os.PathLike[str], *, view: View = "both", wrt: Any = None, symbolic: bool = False,
                show_consts: bool = False, heat: bool = False, level: Level = "auto",
                values: Mapping[Any, Any] | None = None, edge_labels: bool | None = None, force: bool = False,
                top: int = 5, legend: bool = True, data: Any = None, backend: Backend = "auto",
-               timeout: float | None = None) -> None:
+               timeout: float | None = None, fit: Fit | None = None) -> None:
         """Draw this graph into ``path`` (.svg .png .pdf .dot .json .html, by extension), atomically.
 
         The drawing options are :meth:`to_dot`'s; ``data`` (a ``Dataset``, a CSV path or
-        ``sample:NAME.csv``) adds the training view to an ``.html`` explorer page.
+        ``sample:NAME.csv``) adds the training view to an ``.html`` explorer page; ``fit`` ("slide":
+        16:9, 1920×1080 px; "a4": a handout page) chooses the level (unless ``level`` is given) and
+        the rank direction so that the smallest text stays legible on that page, and sizes the
+        picture to it.
         """
         from .output import format_of, save
 
@@ -370,7 +380,7 @@ class Graph:
             if format_of(path) != "html":
                 raise UsageError("data is for the explorer page: render to a .html file")
             options["data"] = _dataset(data)
-        save(self, path, backend=backend, timeout=timeout, **options)
+        save(self, path, backend=backend, timeout=timeout, fit=fit, **options)
 
     def explore(self, values: Mapping[Any, Any] | None = None, *, data: Any = None, wrt: Any = None,
                 height: int = 640, backend: Backend = "auto") -> Any:

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from .errors import GraphtraceError, OutputError, UsageError
+from .i18n import N_, _
 from .text import did_you_mean, printable_path
 
 PREFIX = "sample:"
@@ -84,11 +85,12 @@ def _unknown(name: str, kinds: tuple[str, ...] | None = None) -> UsageError:
     offered = [f for f in SAMPLES if kinds is None or f.endswith(kinds)]
     stems = [os.path.splitext(f)[0] for f in offered]
     hint = did_you_mean(name, [*stems, *offered], cutoff=0.5)
-    words: dict[tuple[str, ...], str] = {(".gt",): "sample script", (".csv",): "sample data set",
-                                         (".py",): "sample program"}
-    what = words.get(kinds or (), "sample")
-    return UsageError(f"no {what} named '{name}'" + (f" ({hint})" if hint else "")
-                      + "; `graphtrace samples` lists them")
+    words: dict[tuple[str, ...], str] = {(".gt",): N_("no sample script named '{name}'"),
+                                         (".csv",): N_("no sample data set named '{name}'"),
+                                         (".py",): N_("no sample program named '{name}'")}
+    what = words.get(kinds or (), N_("no sample named '{name}'"))
+    return UsageError(_(what).format(name=name) + (f" ({hint})" if hint else "")
+                      + _("; `graphtrace samples` lists them"))
 
 
 def resolve(spec: str, *, kinds: tuple[str, ...] = (".gt",)) -> Path:

@@ -314,13 +314,15 @@ class CheckReport:
 
     def _repr_html_(self) -> str:
         """Jupyter: the three answers side by side, one row per gradient (the first 50)."""
+        from .i18n import _
         from .text import html_table
 
         shown = list(self.entries.values())[:50]
         out = self.forward.output if self.forward is not None else "output"
-        rows = [[str(e.name), e.paths, e.backprop, "n/a" if e.numeric is None else e.numeric, e.n_paths,
+        rows = [[str(e.name), e.paths, e.backprop, _("n/a") if e.numeric is None else e.numeric, e.n_paths,
                  e.rel_error, "✓" if e.ok(self.tol) else "✗"] for e in shown]
-        verdict = "ok" if self.ok else f"MISMATCH in {len(self.failures)}"
-        return html_table(["wrt", f"∂{out}/∂· paths", "backprop", "numeric", "paths #", "rel error", ""], rows,
-                          caption=f"gradient check, tol {self.tol:g}: {verdict}",
+        verdict = _("ok") if self.ok else _("MISMATCH in {n}").format(n=len(self.failures))
+        return html_table([_("wrt"), _("∂{output}/∂· paths").format(output=out), _("backprop"), _("numeric"),
+                           _("paths #"), _("rel error"), ""], rows,
+                          caption=_("gradient check, tol {tol}: {verdict}").format(tol=f"{self.tol:g}", verdict=verdict),
                           more=len(self.entries) - len(shown))

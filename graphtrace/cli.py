@@ -1067,14 +1067,14 @@ def train_cmd(source: str | None, inline: str | None, output: str | None, data_p
             warn(w)
     picture = None
     if plot is not None and plot_fmt is not None:  # drawn before anything is written: all or nothing
-        picture = training.plot_training(result, dataset, fmt=plot_fmt, title=f"{g.name} on {dataset.name}",
+        picture = training.plot_training(result, dataset, fmt=plot_fmt, title=_("{script} on {data}").format(script=g.name, data=dataset.name),
                                          size=size[0] if size else None, dpi=size[1] if size else None)
     if out is not None:
         atomic_write(out, result.script)
-        info(f"wrote {out}")
+        info(_("wrote {out}").format(out=out))
     if plot is not None and picture is not None:
         atomic_write(plot, picture)
-        info(f"wrote {plot}")
+        info(_("wrote {out}").format(out=plot))
     if as_json:
         def finite(x: float) -> float | None:
             return x if math.isfinite(x) else None
@@ -1220,10 +1220,11 @@ def demo_cmd(out: str, backend: str, sections: tuple[int, ...]) -> None:
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
               help="Graphviz backend for drawings.")
 @click.option("--force", is_flag=True, help="Draw more than 3,000 nodes one by one anyway.")
+@numeric_all_option
 def trace_cmd(program: str, args: tuple[str, ...], output: str | None, wrt: tuple[str, ...], as_json: bool,
               tol: float, no_numeric: bool, check_mode: bool, paths_wrt: str | None, top: int, out: str | None,
               to_script: bool, view: str, symbolic: bool, show_consts: bool, heat: bool, level: str,
-              backend: str, force: bool) -> None:
+              backend: str, force: bool, numeric_all: bool) -> None:
     """RUN a Python program and analyse the graph of the micrograd-style Value it computes.
 
     This command EXECUTES PROGRAM.py as Python (like `python PROGRAM.py`): run only code you
@@ -1289,7 +1290,8 @@ def trace_cmd(program: str, args: tuple[str, ...], output: str | None, wrt: tupl
     targets = list(wrt) if wrt else g.default_wrt()
     if wrt and hasattr(g, "expand"):  # --wrt W: every element of a tensor or array
         targets = g.expand(wrt)
-    report = g.check(targets, tol=tol, numeric=not no_numeric)
+    with progress_bar() as progress:
+        report = g.check(targets, tol=tol, numeric=not no_numeric, numeric_all=numeric_all, progress=progress)
     if check_mode:
         from .report import check_json, check_table
 

@@ -219,20 +219,24 @@ def _section(w: _Writer, samples: Path, backend: str) -> None:
                              "train live") if data is not None else
           _("interactive explorer: step through the passes, click a node for its paths"))
 
-    for i, (label, sample, options) in enumerate(s.train, 1):
-        _train(w, samples, i, label, sample, options, data)
-
-    if s.extra:
-        _EXTRAS[s.extra](w, samples, backend)
 
 
-def _train(w: _Writer, samples: Path, i: int, label: str, sample: str, options: dict[str, Any],
+def _train(targets: list[tuple[_Writer, int, str]], samples: Path, sample: str, options: dict[str, Any],
            data: Any) -> None:
+    """One training run, reported in each section that shows it (§3 and §12 train the same net
+    with the same options: trained once, plotted under each section's label)."""
     from .api import load
-    from .training import plot_training, train
+    from .training import train
 
     graph = load(samples / sample, name=sample)
     result = train(graph, data, seed=0, **options)
+    for w, i, label in targets:
+        _report_training(w, i, label, result, data)
+
+
+def _report_training(w: _Writer, i: int, label: str, result: Any, data: Any) -> None:
+    from .training import plot_training
+
     suffix = "" if len(w.section.train) == 1 else f"_{i}"
     label = _(label)
     w.write(f"training{suffix}.png", plot_training(result, data, title=label),
@@ -381,7 +385,7 @@ _EXTRAS: dict[str, Callable[[_Writer, Path, str], None]] = {
 def run_demo(folder: str | os.PathLike[str] = "graphtrace-demo", *, backend: str = "auto",
              sections: tuple[int, ...] | None = None,
              progress: Callable[[Section, int, int], None] | None = None,
-             lang: str | None = None) -> DemoResult:
+             lang: str | None = None, jobs: int | None = None) -> DemoResult:
     """Reproduce every course section into ``folder`` and write its index.
 
     Args:
@@ -392,13 +396,15 @@ def run_demo(folder: str | os.PathLike[str] = "graphtrace-demo", *, backend: str
         progress: called before each section with (section, position, total).
         lang: the language of every page, caption and note (``ru``, ``en``; default: the current
             one, see :mod:`graphtrace.i18n`). File names, scripts and JSON are the same in each.
+        jobs: worker processes (default: the cores this process may use); 1 runs everything in
+            this process. The files, captions and notes are the same for any number.
     """
     with use_language(lang):
-        return _run_demo(folder, backend=backend, sections=sections, progress=progress)
+        return _run_demo(folder, backend=backend, sections=sections, progress=progress, jobs=jobs)
 
 
 def _run_demo(folder: str | os.PathLike[str], *, backend: str, sections: tuple[int, ...] | None,
-              progress: Callable[[Section, int, int], None] | None) -> DemoResult:
+              progress: Callable[[Section, int, int], None] | None, jobs: int | None = None) -> DemoResult:
     from .errors import OutputError
     from .files import atomic_write
 
@@ -418,14 +424,196 @@ def _run_demo(folder: str | os.PathLike[str], *, backend: str, sections: tuple[i
     samples = samples_dir()
     result = DemoResult(out)
     chosen = [s for s in SECTIONS if sections is None or s.number in sections]
-    for k, section in enumerate(chosen):
-        if progress is not None:
-            progress(section, k, len(chosen))
-        _section(_Writer(out, result, section), samples, backend)
+    plan = _plan(chosen)
+    if jobs is None:
+        jobs = _cores()
+    parts = (_run_here if jobs <= 1 or len(plan) <= 1 else _run_pool)(
+        plan, chosen, out, samples, backend, progress, max(1, min(jobs, len(plan))))
+    for s in chosen:  # the serial run's order, whatever order the work finished in
+        for key in sorted(k for k in parts if k[0] == s.number):
+            files, notes = parts[key]
+            if files:
+                result.files.setdefault(s.number, []).extend(files)
+            if notes:
+                result.notes.setdefault(s.number, []).extend(notes)
     atomic_write(out / "index.html", _index_html(result, chosen))
     atomic_write(out / "README.md", _readme(result, chosen))
     result.index = out / "index.html"
     return result
+
+
+# ---- the work, in parts that run in parallel processes -----------------------------------------
+# A part is one section's drawings, tables and explorer page (slot 0), one training run (slot i,
+# reported in every section that trains the same net the same way) or a section's extra step (the
+# last slot). Each part writes its own files (atomically) and returns its captions and notes keyed
+# by (section, slot); the parent puts them back in the serial order, so index.html, README.md and
+# the notes do not depend on which part finished first.
+
+Key = tuple[int, int]
+Part = tuple[str, tuple[Any, ...]]  # ("section", (number,)), ("train", ((number, i), ...)), ("extra", (number,))
+
+# Rough seconds of each part (measured on 2 cores), so the pool starts the longest first.
+_COST = {"section": 1.0, "train": 2.0, "extra": 0.5}
+
+
+def _plan(chosen: list[Section]) -> list[Part]:
+    parts: list[Part] = []
+    trains: dict[tuple[Any, ...], list[tuple[int, int]]] = {}
+    for s in chosen:
+        parts.append(("section", (s.number,)))
+        for i, (_label, sample, options) in enumerate(s.train, 1):
+            trains.setdefault((sample, s.data, tuple(sorted(options.items()))), []).append((s.number, i))
+        if s.extra:
+            parts.append(("extra", (s.number,)))
+    parts += [("train", tuple(runs)) for runs in trains.values()]
+    return parts
+
+
+def _slot(s: Section, kind: str, i: int = 0) -> Key:
+    return (s.number, {"section": 0, "train": i, "extra": len(s.train) + 1}[kind])
+
+
+def _do(part: Part, folder: Path, samples: Path, backend: str, lang: str | None = None) -> dict[Key, Any]:
+    """Run one part; its files (relative names, captions) and notes by (section, slot)."""
+    by_number = {s.number: s for s in SECTIONS}
+    kind, what = part
+    out: dict[Key, Any] = {}
+
+    def writer(s: Section, key: Key) -> _Writer:
+        r = DemoResult(folder)
+        out[key] = r
+        return _Writer(folder, r, s)
+
+    with use_language(lang):
+        if kind == "section":
+            s = by_number[what[0]]
+            _section(writer(s, _slot(s, kind)), samples, backend)
+        elif kind == "extra":
+            s = by_number[what[0]]
+            _EXTRAS[s.extra or ""](writer(s, _slot(s, kind)), samples, backend)
+        else:
+            from .data import read_csv
+
+            first = by_number[what[0][0]]
+            _label, sample, options = first.train[what[0][1] - 1]
+            data = read_csv(samples / first.data, name=first.data) if first.data else None
+            targets = []
+            for number, i in what:
+                s = by_number[number]
+                targets.append((writer(s, _slot(s, kind, i)), i, s.train[i - 1][0]))
+            _train(targets, samples, sample, options, data)
+    return {k: (r.files.get(k[0], []), r.notes.get(k[0], [])) for k, r in out.items()}
+
+
+def _cores() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _run_here(plan: list[Part], chosen: list[Section], folder: Path, samples: Path, backend: str,
+              progress: Callable[[Section, int, int], None] | None, jobs: int) -> dict[Key, Any]:
+    """Every part in this process, section by section (``jobs=1``, or one part)."""
+    parts: dict[Key, Any] = {}
+    for k, s in enumerate(chosen):
+        if progress is not None:
+            progress(s, k, len(chosen))
+        for part in plan:
+            if part[0] == "train":
+                if part[1][0][0] == s.number:  # a shared run goes with the first section that shows it
+                    parts.update(_do(part, folder, samples, backend))
+            elif part[1][0] == s.number:
+                parts.update(_do(part, folder, samples, backend))
+    return parts
+
+
+def _serves(part: Part) -> set[int]:
+    """The sections a part writes into."""
+    return {n for n, _i in part[1]} if part[0] == "train" else {part[1][0]}
+
+
+def _cost(part: Part) -> float:
+    kind, what = part
+    return _COST[kind] * (len(what) if kind == "train" else 1)
+
+
+class _Stopped(BaseException):
+    """A worker was told to stop (SIGTERM from the parent): unwinds its part like Ctrl-C, so no
+    temporary file or Graphviz child is left."""
+
+
+_busy = False
+
+
+def _worker_start() -> None:
+    import signal
+
+    # Ctrl-C reaches the whole process group; the parent alone decides, and stops the workers.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), _worker_signal)
+
+
+def _worker_signal(signum: int, frame: Any) -> None:
+    if _busy:
+        raise _Stopped(signum)
+    os._exit(128 + signum)  # idle between parts: nothing to clean up
+
+
+def _work(part: Part, folder: Path, samples: Path, backend: str, lang: str) -> dict[Key, Any]:
+    global _busy
+    _busy = True
+    try:
+        return _do(part, folder, samples, backend, lang)
+    finally:
+        _busy = False
+
+
+def _run_pool(plan: list[Part], chosen: list[Section], folder: Path, samples: Path, backend: str,
+              progress: Callable[[Section, int, int], None] | None, jobs: int) -> dict[Key, Any]:
+    """The parts in ``jobs`` worker processes, the longest first. On an error, Ctrl-C or SIGTERM
+    the workers are stopped and waited for (each removes its temporary files) before it goes on up."""
+    import concurrent.futures as cf
+    import multiprocessing as mp
+
+    # fork: the workers start with the modules already imported (a fresh interpreter would
+    # import numpy, networkx and matplotlib again in each)
+    context = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+    left = {s.number: sum(1 for p in plan if s.number in _serves(p)) for s in chosen}
+    parts: dict[Key, Any] = {}
+
+    def report() -> None:
+        if progress is None:
+            return
+        done = [s for s in chosen if not left[s.number]]
+        running = next((s for s in chosen if left[s.number]), chosen[-1])
+        progress(running, len(done), len(chosen))
+
+    report()
+    pool = cf.ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start)
+    try:
+        pending = {pool.submit(_work, part, folder, samples, backend, language()): part
+                   for part in sorted(plan, key=_cost, reverse=True)}
+        for future in cf.as_completed(pending):
+            parts.update(future.result())
+            for number in _serves(pending[future]):
+                left[number] -= 1
+            report()
+    except BaseException:
+        _stop(pool)
+        raise
+    pool.shutdown()
+    return parts
+
+
+def _stop(pool: Any) -> None:
+    """Stop the workers this pool started (by their ids) and wait for them to finish unwinding."""
+    for future_process in list(getattr(pool, "_processes", {}).values()):
+        if future_process.is_alive():
+            future_process.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _index_html(result: DemoResult, sections: list[Section]) -> str:

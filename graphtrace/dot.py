@@ -348,7 +348,7 @@ class Drawing:
         about a third: enough to choose a level, never to promise a size (``--fit`` lays it out).
 
         >>> from graphtrace import parse
-        >>> w, h = draw(parse("x: input = 1\ny = sin(x)")).estimated_size()
+        >>> w, h = draw(parse("x: input = 1\\ny = sin(x)")).estimated_size()
         >>> 1 < w < 4 and 0.3 < h < 2
         True
         """
@@ -509,15 +509,16 @@ class Drawing:
                 attrs["color"] = "#9aa5b1"
         tip = f"{e.members[0][0]} → {e.members[0][1]}"
         if e.weight is not None:
-            tip = f"weight {e.weight}: {e.tail} → {e.head}"
+            tip = _("weight {name}: {tail} → {head}").format(name=e.weight, tail=e.tail, head=e.head)
             if e.weight_value is not None:
-                tip += f", value {_num(e.weight_value)}"
+                tip += _(", value {value}").format(value=_num(e.weight_value))
             if e.weight_grad is not None:
                 tip += f", ∂{self.output}/∂{e.weight} = {_num(e.weight_grad)}"
         elif e.n_weights:
-            tip = f"{e.n_weights:,} weights: {e.tail} → {e.head}"
+            tip = ngettext("{n} weight: {tail} → {head}", "{n} weights: {tail} → {head}", e.n_weights).format(
+                n=f"{e.n_weights:,}", tail=e.tail, head=e.head)
         if e.undefined is not None:
-            tip += f": local undefined, {e.undefined}"
+            tip += _(": local undefined, {why}").format(why=e.undefined)
         elif e.local is not None:
             tip += f": local {_num(e.local)}"
         if e.flow is not None:
@@ -540,7 +541,8 @@ class Drawing:
                 rows.append(f'<font color="{_GRAD_COLOR}">{quote(_num(e.weight_grad), html_text=True)}</font>')
         elif e.n_weights:
             if self.view != "backward" and e.weight_value is not None:
-                rows.append(quote(f"{e.n_weights:,} weights, ‖W‖ = {_num(e.weight_value)}", html_text=True))
+                rows.append(quote(ngettext("{n} weight, ‖W‖ = {norm}", "{n} weights, ‖W‖ = {norm}", e.n_weights).format(
+                    n=f"{e.n_weights:,}", norm=_num(e.weight_value)), html_text=True))
             if self.view != "forward" and e.weight_grad is not None:
                 rows.append(f'<font color="{_GRAD_COLOR}">'
                             f'{quote(f"‖∂{out}/∂W‖ = {_num(e.weight_grad)}", html_text=True)}</font>')
@@ -1084,10 +1086,10 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
                      .format(n=f"{len(undefined):,}", first=undefined[0].undefined))
     if layer_of:
         clusters = _layer_titles(sorted({c for c in layer_of.values() if c is not None}))
-        same = {}
-        for n in nodes:
-            if n.identical:
-                same.setdefault(n.cluster, []).append(n.title)
+        same: dict[Any, list[str]] = {}
+        for unit in nodes:
+            if unit.identical:
+                same.setdefault(unit.cluster, []).append(unit.title)
         clusters = [(c, t + "\n" + _("{units}: identical units").format(units=" = ".join(same[c])) if c in same else t)
                     for c, t in clusters]
         for titles in same.values():
@@ -1219,7 +1221,7 @@ def _folded(graph: Graph, level: str, group: dict[Any, Any], index: dict[Any, in
         if key[0] in ("node", "array"):
             kind, title, cluster = _folded_value(graph, key, ms, r, fwd, grads, names, lines, show_value, show_grad)
         elif key == ("loss",):
-            kind, title, cluster = "output", f"loss {out_name}", None
+            kind, title, cluster = "output", _("loss {name}").format(name=out_name), None
             if show_value:
                 lines.append((f"= {_num(fwd.values[r])}", ""))
             lines.extend(_loss_lines(graph, ms, r, names))
@@ -1317,10 +1319,10 @@ def _loss_lines(graph: Graph, members: list[Any], rep: Any, names: _Names) -> li
         out.append((f"{display_name(rep)} = {formula}", "#555555"))
     n_ops = sum(1 for v in members if attrs[v].get("kind") == "op")
     targets = [display_name(v) for v in members if attrs[v].get("kind") == "input"]
-    words = f"loss: {n_ops:,} op{'s' if n_ops != 1 else ''}"
+    words = ngettext("loss: {n} op", "loss: {n} ops", n_ops).format(n=f"{n_ops:,}")
     if targets:
         shown = ", ".join(targets[:3]) + (f", … ({len(targets):,})" if len(targets) > 3 else "")
-        words += f" · target{'s' if len(targets) > 1 else ''} {shown}"
+        words += " · " + (_("targets {names}") if len(targets) > 1 else _("target {names}")).format(names=shown)
     out.append((words, "#777777"))
     return out
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .errors import EvaluationError, GraphError, Location
 from .graph import operands, topological_order
+from .i18n import _
 from .ops import OPS
 from .text import char_column
 
@@ -54,11 +55,12 @@ class Forward:
 
     def _repr_html_(self) -> str:
         """Jupyter: the output's value, then every node's value (the first 30)."""
+        from .i18n import _
         from .text import html_table
 
         items = list(self.values.items())[:30]
-        return html_table(["node", "value"], [[str(k), _short(v)] for k, v in items],
-                          caption=f"forward pass: {self.output} = {_short(self.value)}",
+        return html_table([_("node"), _("value")], [[str(k), _short(v)] for k, v in items],
+                          caption=_("forward pass: {output} = {value}").format(output=self.output, value=_short(self.value)),
                           more=len(self.values) - len(items))
 
 
@@ -111,7 +113,7 @@ def nonfinite_error(g: nx.MultiDiGraph, v: Any, args: list[Any], out: Any, *,
     arr = np.asarray(out, dtype=float)
     bad = np.flatnonzero(~np.isfinite(arr)) if arr.ndim else np.array([0])
     i = int(bad[0]) if bad.size else 0
-    sample = f" (sample {i})" if arr.ndim else ""
+    sample = _(" (sample {i})").format(i=i) if arr.ndim else ""
 
     def pick(x: Any) -> float:
         a = np.asarray(x, dtype=float)
@@ -121,17 +123,19 @@ def nonfinite_error(g: nx.MultiDiGraph, v: Any, args: list[Any], out: Any, *,
     shown_out = pick(out)
     reason = ""
     if op.domain is not None and bool(np.any(op.domain(*args))):
-        reason = op.domain_message
+        reason = _(op.domain_message)
     elif what == "value" and math.isinf(shown_out):
-        reason = "overflow"
+        reason = _("overflow")
     elif what == "value":
-        reason = "undefined result"
-    kind = "local derivative" if what == "local" else "value"
-    message = f"{op.name}({shown_args}) has a non-finite {kind} ({shown_out}){sample} at node '{v}'"
+        reason = _("undefined result")
+    call = f"{op.name}({shown_args})"
+    message = (_("{call} has a non-finite local derivative ({out}){sample} at node '{node}'") if what == "local"
+               else _("{call} has a non-finite value ({out}){sample} at node '{node}'")).format(
+        call=call, out=shown_out, sample=sample, node=v)
     if reason:
         message += f": {reason}"
     return EvaluationError(message, location=location_of(g, v, source_text),
-                           hint="change the inputs with --set, or guard the expression (e.g. log(x + 1e-12))")
+                           hint=_("change the inputs with --set, or guard the expression (e.g. log(x + 1e-12))"))
 
 
 def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,

@@ -17,6 +17,8 @@ from typing import Any
 
 import numpy as np
 
+from .i18n import N_
+
 Array = Any  # a float or a numpy array; every op is elementwise and broadcasts
 # A partial may return a plain float where it is constant (add, sub, neg): broadcasting against a
 # batch of gradients gives the right shape, and the scalar evaluator stays cheap.
@@ -322,7 +324,7 @@ _REGISTRY: tuple[Op, ...] = (
        (lambda o, a, b: 1.0 / b,
         lambda o, a, b: -o / b),
        ("1/{1}", "−{0}/{1}²"), "{0}/{1}",
-       domain=lambda a, b: np.equal(b, 0), domain_message="division by zero",
+       domain=lambda a, b: np.equal(b, 0), domain_message=N_("division by zero"),
        js="a / b", js_partials=("1 / b", "-o / b"), syntax="Div",
        samples=((-2.5, 1.5), (0.4, -1.2), (1.7, 0.6), (-0.3, -2.1)), mismatch="cannot divide {a} by {b}"),
     Op("pow", 2, "^", lambda a, b: np.power(np.asarray(a, dtype=float), b),
@@ -331,7 +333,7 @@ _REGISTRY: tuple[Op, ...] = (
        domain=lambda a, b: np.logical_or(
            np.logical_and(np.less(a, 0), np.not_equal(np.floor(b), b)),
            np.logical_and(np.equal(a, 0), np.less(b, 0))),
-       domain_message="power undefined: negative base with a non-integer exponent, or 0 to a negative power",
+       domain_message=N_("power undefined: negative base with a non-integer exponent, or 0 to a negative power"),
        # a^b·ln a for a > 0; the limit 0 at a = 0; not real below 0 (as _pow_exponent_partial).
        js="power(a, b)",
        js_partials=("b === 0 ? 0 : b * power(a, b - 1)", "a > 0 ? o * Math.log(a) : (a === 0 ? 0 : NaN)"),
@@ -369,12 +371,12 @@ _REGISTRY: tuple[Op, ...] = (
     Op("log", 1, "ln", np.log,
        (lambda o, a: 1.0 / a,),
        ("1/{0}",), "log({0})",
-       domain=lambda a: np.less_equal(a, 0), domain_message="log of a value ≤ 0",
+       domain=lambda a: np.less_equal(a, 0), domain_message=N_("log of a value ≤ 0"),
        js="Math.log(a)", js_partials=("1 / a",), function=True, samples=_POSITIVE),
     Op("sqrt", 1, "√", np.sqrt,
        (lambda o, a: 0.5 / o,),
        ("1/(2√{0})",), "√{0}",
-       domain=lambda a: np.less(a, 0), domain_message="square root of a negative value",
+       domain=lambda a: np.less(a, 0), domain_message=N_("square root of a negative value"),
        js="Math.sqrt(a)", js_partials=("0.5 / o",), function=True, samples=_POSITIVE),
     # abs'(0) = 0 (the contract's convention): np.sign(0) is 0.
     Op("abs", 1, "|·|", np.abs,
@@ -438,7 +440,7 @@ _REGISTRY: tuple[Op, ...] = (
     # not reported; a value that is not an integer from 0 to K − 1 is a domain error.
     Op("cross_entropy", VARIADIC, "CE", _cross_entropy, (),
        ("softmax({j}) − [{j} is class {k}]", "none (a class index)"), "cross_entropy({0}, …)",
-       domain=_bad_class, domain_message="the class index is not an integer from 0 to K − 1 (K logits)",
+       domain=_bad_class, domain_message=N_("the class index is not an integer from 0 to K − 1 (K logits)"),
        js="crossEntropy(args)",
        js_partials=("j === args.length - 1 ? 0 : crossEntropyPartial(args, j)",),
        function=True, gradient=_cross_entropy_partials, takes="class", lowered=_cross_entropy_lowered,

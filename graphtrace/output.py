@@ -11,7 +11,6 @@ from __future__ import annotations
 __all__ = ["FORMATS", "FITS", "Target", "Fit", "save", "format_of", "fit_drawing", "measure"]
 
 import json
-import math
 import os
 from dataclasses import dataclass
 from typing import Any
@@ -90,9 +89,13 @@ class Fit:
 
     def note(self) -> str:
         w_px, h_px = round(self.width_in * self.target.dpi), round(self.height_in * self.target.dpi)
-        return (f"fit {self.target.name}: {self.drawing.level} level, rankdir {self.drawing.rankdir}, "
-                f"{w_px}×{h_px} px; smallest text {self.min_text_px:.1f} px "
-                f"(at least {self.target.px(self.target.min_text_pt):.0f} px wanted)")
+        from .i18n import _
+
+        return _("fit {target}: {level} level, rankdir {rankdir}, {w}×{h} px; smallest text {smallest} px (at least "
+                 "{wanted} px wanted)").format(target=self.target.name, level=self.drawing.level,
+                                               rankdir=self.drawing.rankdir, w=w_px, h=h_px,
+                                               smallest=f"{self.min_text_px:.1f}",
+                                               wanted=f"{self.target.px(self.target.min_text_pt):.0f}")
 
 
 def measure(dot_text: str, *, backend: str = "auto", timeout: float | None = None) -> tuple[float, float, float]:
@@ -185,8 +188,11 @@ def fit_drawing(graph: Any, target: Target | str, *, backend: str = "auto", time
               "pad": f"{(best.width_in / best.scale - w) / 2:.4f},{(best.height_in / best.scale - h) / 2:.4f}"}
     d.notes.append(best.note())
     if not best.legible:
-        d.notes.append(f"warning: on the {target.name} its smallest text is {best.min_text_px:.1f} px, under the "
-                       f"{target.px(target.min_text_pt):.0f} px that stay legible; draw a part of it with --of NAME")
+        from .i18n import _
+
+        d.notes.append(_("warning: on the {target} its smallest text is {smallest} px, under the {wanted} px that "
+                         "stay legible; draw a part of it with --of NAME").format(
+            target=target.name, smallest=f"{best.min_text_px:.1f}", wanted=f"{target.px(target.min_text_pt):.0f}"))
     return best
 
 

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import LimitError, Location, ParseError, env_limit
+from .i18n import _
 from .ops import BINARY, FUNCTIONS, OPS, REDUCTIONS, UNARY
 from .text import char_column, did_you_mean, printable_path
 
@@ -130,13 +131,15 @@ def read_source(path: str | os.PathLike[str] | None = None, *, text: str | None 
             with open(p, "rb") as fh:
                 data = fh.read(limit + 1)
         except IsADirectoryError:
-            raise ParseError(f"'{label}' is a folder, not a script", location=Location(label)) from None
+            raise ParseError(_("'{path}' is a folder, not a script").format(path=label), location=Location(label)) from None
         except FileNotFoundError:
-            raise ParseError(f"no such file '{label}'", location=Location(label)) from None
+            raise ParseError(_("no such file '{path}'").format(path=label), location=Location(label)) from None
         except PermissionError:
-            raise ParseError(f"cannot read '{label}': permission denied", location=Location(label)) from None
+            raise ParseError(_("cannot read '{path}': permission denied").format(path=label),
+                             location=Location(label)) from None
         except OSError as exc:
-            raise ParseError(f"cannot read '{label}': {exc.strerror or exc}", location=Location(label)) from None
+            raise ParseError(_("cannot read '{path}': {reason}").format(path=label, reason=exc.strerror or exc),
+                             location=Location(label)) from None
         if len(data) > limit:
             raise _too_big(label, None, limit)
     return Source(_decode(data, label), label)
@@ -264,10 +267,10 @@ def shape_text(shape: tuple[int, ...]) -> str:
     ('a scalar', 'a vector of 3', 'a 3×2 matrix')
     """
     if not shape:
-        return "a scalar"
+        return _("a scalar")
     if len(shape) == 1:
-        return f"a vector of {shape[0]}"
-    return f"a {shape[0]}×{shape[1]} matrix"
+        return _("a vector of {n}").format(n=shape[0])
+    return _("a {rows}×{cols} matrix").format(rows=shape[0], cols=shape[1])
 
 
 def element_suffix(shape: tuple[int, ...], k: int) -> str:
@@ -319,11 +322,12 @@ def _function_hint(name: str, known: tuple[str, ...] = CALLABLE) -> str | None:
     low = name.casefold()
     for f in known:
         if f.casefold() == low:
-            return f"did you mean '{f}'?"
+            return _("did you mean '{name}'?").format(name=f)
     for op in OPS.values():
         if op.name in known and (op.glyph.casefold() == low or (low in ("sigma", "σ") and op.probability)):
-            return f"did you mean '{op.name}'?"
-    return did_you_mean(name, known) or ("available functions: " + ", ".join(known) if known is CALLABLE else None)
+            return _("did you mean '{name}'?").format(name=op.name)
+    return did_you_mean(name, known) or (_("available functions: {names}").format(names=", ".join(known))
+                                         if known is CALLABLE else None)
 
 
 class _Parser:
@@ -380,9 +384,9 @@ class _Parser:
     def run(self) -> ParsedScript:
         src = self.source
         if not src.text.strip():
-            raise ParseError("the script is empty", location=Location(src.name),
-                             hint="a script declares inputs and params and assigns at least one name, e.g.\n"
-                                  "    x: input = 2.0\n    y = x*x")
+            raise ParseError(_("the script is empty"), location=Location(src.name),
+                             hint=_("a script declares inputs and params and assigns at least one name, e.g.")
+                                  + "\n    x: input = 2.0\n    y = x*x")
         tree = self.parse_ast()
         body = tree.body
         for stmt in body:  # first pass: the user's names, so generated ids never collide
@@ -403,9 +407,9 @@ class _Parser:
                 output, last = self.augmented(stmt), stmt
             elif isinstance(stmt, ast.Expr):
                 if isinstance(stmt.value, ast.Constant) and isinstance(stmt.value.value, str):
-                    raise self.error("strings are not part of the graphtrace language (use # comments)", stmt)
-                raise self.error("this expression is computed but never named",
-                                 stmt, hint="assign it to a name, e.g. `out = ...`")
+                    raise self.error(_("strings are not part of the graphtrace language (use # comments)"), stmt)
+                raise self.error(_("this expression is computed but never named"),
+                                 stmt, hint=_("assign it to a name, e.g. `out = ...`"))
             else:
                 raise self.error(refusal(stmt), stmt)
         if output is None:
@@ -489,17 +493,17 @@ class _Parser:
         if not isinstance(ann, ast.Name) or ann.id not in KINDS:
             shown = ann.id if isinstance(ann, ast.Name) else ast.unparse(ann)[:40]
             hint = did_you_mean(shown, KINDS) if isinstance(ann, ast.Name) else None
-            raise self.error(f"unknown declaration kind '{shown}' (expected 'input' or 'param')", ann,
+            raise self.error(_("unknown declaration kind '{kind}' (expected 'input' or 'param')").format(kind=shown), ann,
                              hint=hint)
         name, kind = target.id, ann.id
         if stmt.value is None:
-            raise self.error(f"declaration of '{name}' needs a value",
-                             stmt, hint=f"write `{name}: {kind} = 1.0`")
+            raise self.error(_("declaration of '{name}' needs a value").format(name=name),
+                             stmt, hint=_("write `{example}`").format(example=f"{name}: {kind} = 1.0"))
         self.check_name(name, target)
         if name in self.env:
-            raise self.error(f"'{name}' is already defined (on line {self.defined[name]}); an input or "
-                             "param is declared once, before it is used", target,
-                             hint="choose a new name, or assign a new version with `=`")
+            raise self.error(_("'{name}' is already defined (on line {line}); an input or param is declared once, "
+                               "before it is used").format(name=name, line=self.defined[name]), target,
+                             hint=_("choose a new name, or assign a new version with `=`"))
         value: Value
         if isinstance(stmt.value, ast.List):
             value = self.leaf_array(stmt.value, name, kind)
@@ -770,7 +774,7 @@ class _Parser:
                              hint="available functions: " + ", ".join(CALLABLE))
         name = func.id
         if name not in CALLABLE:
-            raise self.error(f"unknown function '{name}'", func, hint=_function_hint(name))
+            raise self.error(_("unknown function '{name}'").format(name=name), func, hint=_function_hint(name))
         counts = _arg_counts(name)
         if len(node.args) not in counts:
             want = counts[0]
@@ -784,12 +788,12 @@ class _Parser:
         if value is not None:
             return value
         if node.id in CALLABLE:
-            raise self.error(f"'{node.id}' is a function; call it, e.g. {node.id}(x)", node)
+            raise self.error(_("'{name}' is a function; call it, e.g. {name}(x)").format(name=node.id), node)
         if node.id in self.taken:
-            raise self.error(f"'{node.id}' is used before it is assigned", node,
-                             hint="define every name above the line that uses it")
+            raise self.error(_("'{name}' is used before it is assigned").format(name=node.id), node,
+                             hint=_("define every name above the line that uses it"))
         candidates = list(self.env) + list(CALLABLE)
-        raise self.error(f"undefined name '{node.id}'", node, hint=did_you_mean(node.id, candidates))
+        raise self.error(_("undefined name '{name}'").format(name=node.id), node, hint=did_you_mean(node.id, candidates))
 
     def constant(self, node: ast.Constant, name: str | None) -> str:
         if type(node.value) not in (int, float):
@@ -873,8 +877,9 @@ class _Parser:
         if inner_a != inner_b:
             left = _count(inner_a, "column" if len(sa) == 2 else "element") + " on the left"
             right = _count(inner_b, "row" if len(sb) == 2 else "element") + " on the right"
-            raise self.error(f"cannot multiply {shape_text(sa)} by {shape_text(sb)}", node,
-                             hint=f"the inner sizes must agree, and here there are {left} and {right}")
+            raise self.error(_("cannot multiply {a} by {b}").format(a=shape_text(sa), b=shape_text(sb)), node,
+                             hint=_("the inner sizes must agree, and here there are {left} and {right}").format(
+                                 left=left, right=right))
         n = inner_a
         rows = [a.ids[i * n:(i + 1) * n] for i in range(sa[0])] if len(sa) == 2 else [a.ids]
         if len(sb) == 2:
@@ -931,8 +936,8 @@ class _Parser:
                                                           " literal such as v[0] or W[1, 0]"), item)
         i = sign * raw
         if not -size <= i < size:
-            raise self.error(f"index {i} is out of range for {what}, {shape_text(shape)}", item,
-                             hint=f"indices run from 0 to {size - 1}")
+            raise self.error(_("index {i} is out of range for {what}, {shape}").format(i=i, what=what, shape=shape_text(shape)),
+                             item, hint=_("indices run from 0 to {last}").format(last=size - 1))
         return i % size
 
     def fold(self, op: str, a: Arr, node: ast.expr, name: str | None) -> str:

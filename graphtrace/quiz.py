@@ -215,7 +215,7 @@ def make_quiz(graph: Graph, *, ask: Sequence[str] = ASK, blank: float = 0.5, see
         raise UsageError(_("--students {n}: give between 1 and 1000").format(n=students))
     if len(graph.order) > 400:
         raise UsageError(_("{n} nodes are too many for a worksheet (at most 400)").format(n=len(graph.order)),
-                         hint=_("draw a part with --output NAME, or generate a small one with --random"))
+                         hint=_("draw a part with --of NAME, or generate a small one with --random"))
     rng = random.Random(f"graphtrace-quiz:{seed}")
     fwd0 = graph.forward()
     cells = _candidates(graph, ask, fwd0)

@@ -35,12 +35,14 @@ class Gradients(dict):
 
     def _repr_html_(self) -> str:
         """Jupyter: ∂output/∂param for every param (the first 50; without params, the first 50 nodes)."""
+        from .i18n import _
         from .text import html_table
 
         keys = list(self.params) or list(self)
         shown = keys[:50]
-        return html_table(["node", f"∂{self.output}/∂·"], [[str(k), _float(self[k])] for k in shown],
-                          caption=f"gradients of {self.output} (backprop)", more=len(keys) - len(shown))
+        return html_table([_("node"), f"∂{self.output}/∂·"], [[str(k), _float(self[k])] for k in shown],
+                          caption=_("gradients of {output} (backprop)").format(output=self.output),
+                          more=len(keys) - len(shown))
 
 
 @dataclass
@@ -70,9 +72,13 @@ class PathsReport:
 
     def _repr_html_(self) -> str:
         """Jupyter: the best paths with their factors and products, then the sum and backprop."""
+        from .i18n import ngettext
+
         return _paths_html(self.top, self.output, self.wrt,
-                           f"∂{self.output}/∂{self.wrt}: {self.n_paths:,} path{'s' if self.n_paths != 1 else ''}, "
-                           f"sum over all = {self.total:.10g}, backprop = {self.backprop:.10g}")
+                           ngettext("{dd}: {n} path, sum over all = {total}, backprop = {backprop}",
+                                    "{dd}: {n} paths, sum over all = {total}, backprop = {backprop}", self.n_paths).format(
+                               dd=f"∂{self.output}/∂{self.wrt}", n=f"{self.n_paths:,}", total=f"{self.total:.10g}",
+                               backprop=f"{self.backprop:.10g}"))
 
 
 class Paths(list):  # type: ignore[type-arg]
@@ -83,7 +89,10 @@ class Paths(list):  # type: ignore[type-arg]
     wrt: Any = None
 
     def _repr_html_(self) -> str:
-        return _paths_html(self, self.output, self.wrt, f"the {len(self)} best paths from {self.wrt} to {self.output}")
+        from .i18n import _
+
+        return _paths_html(self, self.output, self.wrt, _("the {n} best paths from {wrt} to {output}").format(
+            n=len(self), wrt=self.wrt, output=self.output))
 
 
 def _paths_html(paths: list[Path], output: Any, wrt: Any, caption: str) -> str:
@@ -95,7 +104,9 @@ def _paths_html(paths: list[Path], output: Any, wrt: Any, caption: str) -> str:
     rows = [[i, short([str(p.nodes[0])] + [f"→ {v}" for v in p.nodes[1:]]),
              short([fmt(f) if k == 0 else f"× {fmt(f)}" for k, f in enumerate(p.factors)]), p.product]
             for i, p in enumerate(paths[:30], 1)]
-    return html_table(["#", "path", "factors", "product"], rows, caption=caption, more=len(paths) - len(rows))
+    from .i18n import _
+
+    return html_table(["#", _("path"), _("factors"), _("product")], rows, caption=caption, more=len(paths) - len(rows))
 
 
 def paths_report(g: nx.MultiDiGraph, fwd: Forward, grads: Mapping[Any, Any], wrt: Any, *,

@@ -195,7 +195,7 @@ def step_sequence(graph: Any, results: Analysis, *, wrt: Any = None, only: str |
         raise LimitError(_("{n} steps are too many frames to draw (limit {limit})").format(
             n=f"{len(chosen):,}", limit=f"{limit:,}"),
             hint=_("draw a part: --only forward, --only backward, --wrt NAME for one param's paths, "
-                   "or --output NAME; raise the limit with GRAPHTRACE_MAX_FRAMES"))
+                   "or --of NAME; raise the limit with GRAPHTRACE_MAX_FRAMES"))
     return StepSequence(
         model, [steps[k] for k in chosen], [all_states[k] for k in chosen],
         [show_step(model, steps[k], all_states[k], values_, locals_) for k in chosen],
@@ -380,7 +380,7 @@ def steps_markdown(frames: Frames, names: Sequence[str], title: str) -> str:
             out += [line, ""]
     for text, number, name in zip(frames.texts, frames.numbers, names, strict=True):
         out += [_("## Step {k} of {n}: {phase}").format(k=number[0], n=number[1], phase=text.phase), "",
-                f"![step {number[0]}]({name})", ""]
+                "![" + _("step {k}").format(k=number[0]) + f"]({name})", ""]
         for kind, line in text.lines:
             if kind == "formula":
                 out.append(f"    {line}")
@@ -419,7 +419,7 @@ def write_steps(graph: Any, out: str | os.PathLike[str], *, results: Analysis | 
         raise UsageError(f"cannot write steps into '{target}': it is a file, not a folder")
     frames = build_frames(graph, results, values=values, wrt=wrt, only=only, backend=backend, timeout=timeout)
     if progress:
-        progress(f"drawing {len(frames.dots)} frames …")
+        progress(_("drawing {n} frames …").format(n=len(frames.dots)))
     n = len(frames.dots)
     title = frames.title or "graph"
     if kind == "folder":

@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from .i18n import _
+
 
 def fmt(x: Any, digits: int = 4) -> str:
     """One number formatter for people: ``digits`` significant digits, no noise.
@@ -120,9 +122,9 @@ def did_you_mean(word: str, candidates: Iterable[Any], *, cutoff: float = 0.6) -
     forms = _spellings(str(word))
     for c in names:
         if c != word and c.casefold() in forms:
-            return f"did you mean '{c}'?"
+            return _("did you mean '{name}'?").format(name=c)
     close = difflib.get_close_matches(str(word), names, n=1, cutoff=cutoff)
-    return f"did you mean '{close[0]}'?" if close else None
+    return _("did you mean '{name}'?").format(name=close[0]) if close else None
 
 
 _VERSION = re.compile(r"(.*?)#(\d+)(\[[\d,]+\])?")
@@ -220,7 +222,7 @@ def html_table(headers: Iterable[Any], rows: Iterable[Iterable[Any]], *, caption
         width = max(width, len(cells))
         out.append("<tr>" + "".join(cells) + "</tr>")
     if more:
-        out.append(f'<tr><td colspan="{max(width, 1)}">… {more:,} more</td></tr>')
+        out.append(f'<tr><td colspan="{max(width, 1)}">' + html.escape(_("… {n} more").format(n=f"{more:,}")) + "</td></tr>")
     out.append("</table>")
     return "".join(out)
 

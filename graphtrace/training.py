@@ -435,7 +435,9 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
         history.append(total / per_epoch)
         if has_accuracy and scores is not None:
             assert y is not None
-            acc_history.append(float(np.mean(predict_classes(graph, columns, scores, params=dict(live))[0] == y)))
+            # the class is the largest score (softmax keeps the order): the logits from the step's engine
+            z = np.stack([stepper.value(s, data, vector) for s in scores])
+            acc_history.append(float(np.mean(np.argmax(z, axis=0) == y)))
         elif has_accuracy:
             assert node is not None and y is not None
             acc_history.append(_accuracy(stepper.value(node, data, vector), y, threshold))
@@ -610,9 +612,9 @@ def _draw_training(result: TrainResult, dataset: Dataset, fmt: str, title: str |
     two_d = len(features) == 2 and (result.predict is not None or bool(result.classes))
     width, height = size if size is not None else (PLOT_SIZE if two_d else (PLOT_SIZE[0] * 0.55, PLOT_SIZE[1]))
     # Sized for a slide: text that reads from the back row, lines that survive a projector.
-    style = {"svg.hashsalt": "graphtrace", "font.size": 12, "axes.titlesize": 13, "axes.labelsize": 12,
-             "legend.fontsize": 11, "lines.linewidth": 2.4, "axes.linewidth": 1.0}
-    with matplotlib.rc_context(style):
+    with matplotlib.rc_context({"svg.hashsalt": "graphtrace", "font.size": 12, "axes.titlesize": 13,
+                                "axes.labelsize": 12, "legend.fontsize": 11, "lines.linewidth": 2.4,
+                                "axes.linewidth": 1.0}):
         fig = Figure(figsize=(width, height), dpi=dpi or PLOT_DPI, layout="constrained")
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 2 if two_d else 1, 1)

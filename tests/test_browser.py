@@ -277,6 +277,7 @@ def test_triangle_paths_of_a_first_layer_weight(browser, tmp_path: Path, shots: 
     assert int(box.get_attribute("data-count")) == g.count_paths(weight)
     assert close(float(box.get_attribute("data-sum")), float(g.backprop()[weight]))
     assert close(float(box.get_attribute("data-sum")), float(g.sum_over_paths(weight)))
+    p.page.keyboard.press("0")  # the whole drawing, the paths through it
     p.page.screenshot(path=str(shots / "explorer_triangle_paths.png"), full_page=False)
     p.finish()
 
@@ -414,8 +415,10 @@ def test_fold_and_unfold_neurons_in_the_page(browser, triangle_html: Path, shots
     assert p.js(f"document.getElementById('n{h12}').classList.contains('gt-current')")
     # clicking a weight edge lists that weight's paths
     p.js("graphtraceExplorer.go(graphtraceExplorer.steps.length - 1)")
-    p.page.click(f"g.edge[data-weight='w1_2_1']", position=None, force=True)
+    p.page.click("g.edge[data-weight='w1_2_1']", force=True)
     assert p.page.get_attribute("#gt-paths", "data-wrt") == "w1_2_1"
+    assert p.js("document.querySelector(\"g.edge[data-weight='w1_2_1']\").classList.contains('gt-on-path')")
+    p.page.mouse.move(5, 5)  # no tooltip in the picture
     p.page.screenshot(path=str(shots / "explorer_triangle_neurons.png"), full_page=False)
     p.page.click("#gt-level-layer")
     assert p.js("document.querySelectorAll('#gt-svg g.node.gt-folded').length") == 4

@@ -153,7 +153,8 @@ def test_the_training_plot_draws_each_hidden_unit_of_the_triangle_as_a_side():
 
     lines = _first_layer_lines(SimpleNamespace(graph=graphtrace.load(SAMPLES / "triangle.gt")), ["x1", "x2"])
     assert len(lines) == 3
-    for (w, b), (w0, w1, w2) in zip(lines, triangle_sides(), strict=True):
+    for j, ((units, w, b), (w0, w1, w2)) in enumerate(zip(lines, triangle_sides(), strict=True), 1):
+        assert units == [j]  # three different sides: no unit's line coincides with another's
         assert w == pytest.approx([5 * w1, 5 * w2], abs=1e-3) and b == pytest.approx(5 * w0, abs=1e-3)
     # Not a network on (x1, x2): nothing to draw.
     assert _first_layer_lines(SimpleNamespace(graph=graphtrace.load(SAMPLES / "neuron.gt")), ["x1", "x2"]) == []

@@ -112,7 +112,7 @@ def test_the_wheel_ships_the_samples_and_the_explorer_assets(tmp_path: Path):
     if r.returncode != 0 and ("Could not find" in r.stderr or "connection" in r.stderr.lower()):
         pytest.skip("cannot fetch the build backend: " + r.stderr[-200:])
     assert r.returncode == 0, r.stderr
-    wheel = next(tmp_path.glob("graphtrace-*.whl"))
+    wheel = next(tmp_path.glob("graphtrace_backprop-*.whl"))  # the distribution's name (issue 12)
     names = set(zipfile.ZipFile(wheel).namelist())
     for sample in sorted(p.name for p in (root / "samples").iterdir()):
         assert f"graphtrace/samples/{sample}" in names, sample

@@ -424,7 +424,7 @@ def _label_distances(text: str, backend: str) -> list[tuple[str, float, float]]:
             labels.append((rest[0], (float(rest[1]), float(rest[2])), len(edges) - 1))
     out = []
     for label, p, k in labels:
-        dist = [min(to_segment(p, a, b) for a, b in zip(pts, pts[1:])) for pts in edges]
+        dist = [min(to_segment(p, a, b) for a, b in zip(pts, pts[1:], strict=False)) for pts in edges]
         out.append((label, dist[k], min(d for j, d in enumerate(dist) if j != k)))
     assert out, "no edge labels"
     return out

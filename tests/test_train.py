@@ -21,7 +21,7 @@ from graphtrace.training import (
     symmetric_units,
     train,
 )
-from tests.helpers import run_main
+from tests.helpers import SAMPLES, run_main
 
 
 @pytest.fixture(scope="module")
@@ -299,17 +299,17 @@ def test_plot_legend_sits_outside_the_data(gauss):
                                         (["--dpi", "5"], "between 10 and 1200"),
                                         (["--size", "100x100", "--dpi", "1000"], "50 megapixels")])
 def test_cli_plot_size_errors(args, match, tmp_path):
-    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv",
-                                  "--plot", str(tmp_path / "p.png"), *args])
+    script, data = str(SAMPLES / "logistic_regression.gt"), str(SAMPLES / "gauss.csv")
+    code, stdout, err = run_main(["train", script, "--data", data, "--plot", str(tmp_path / "p.png"), *args])
     assert code == 2 and match in err, err
     assert not (tmp_path / "p.png").exists()
-    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv", "--dpi", "100"])
+    code, stdout, err = run_main(["train", script, "--data", data, "--dpi", "100"])
     assert code == 2 and "add --plot" in err, err
 
 
 def test_cli_plot_for_a_slide(tmp_path):
     plot = tmp_path / "slide.png"
-    code, stdout, err = run_main(["train", "samples/logistic_regression.gt", "--data", "samples/gauss.csv",
+    code, stdout, err = run_main(["train", str(SAMPLES / "logistic_regression.gt"), "--data", str(SAMPLES / "gauss.csv"),
                                   "--epochs", "3", "--plot", str(plot), "--size", "16x9", "--dpi", "120"])
     assert code == 0, err
     assert _png_size(plot.read_bytes()) == (1920, 1080)

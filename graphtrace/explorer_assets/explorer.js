@@ -576,7 +576,7 @@
   var nodeEls = [], edgeEls = [], nodeTags = [], edgeTags = [];
   // The view shown (model.views[F.view]: every op, or folded by neuron, layer or array): its drawn
   // edges' elements and tags, and which drawn node holds each model node (F.group).
-  var F = { view: 0, els: [], tags: [], nodeTags: [], group: null, edgeOf: null, cache: {} };
+  var F = { view: 0, els: [], tags: [], group: null, edgeOf: null, cache: {} };
   // Pan and zoom: the SVG's viewBox (x, y, w, h in its own units, points); dragged: a drag just ended.
   var Z = { vb: null, vb0: null, dragged: false, drag: null };
   var formatNumber = C.formatNumber;
@@ -675,7 +675,7 @@
     if (svg.getAttribute("width")) { S.size = [svg.getAttribute("width"), svg.getAttribute("height")]; }
     svg.removeAttribute("width"); svg.removeAttribute("height");
     svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
-    nodeEls = []; edgeEls = []; nodeTags = []; edgeTags = []; F.els = []; F.tags = []; F.nodeTags = [];
+    nodeEls = []; edgeEls = []; nodeTags = []; edgeTags = []; F.els = []; F.tags = [];
     var V = currentView();
     if (V.nodes) {
       setupFolded(svg, V);
@@ -746,7 +746,7 @@
         if (v === undefined || v === null) { text += "?"; return; }
         hiddenOnly = false;
         var s = typeof v === "string" ? v : formatNumber(v);
-        text += p.minus ? s.replace(/-/g, "\u2212") : s;
+        text += s.replace(/-/g, "\u2212");  // the drawing's minus, whatever the first number was
       });
       t.el.textContent = text;
       // A grad or local label that is not known yet disappears; a value shows "?" meanwhile.
@@ -778,7 +778,11 @@
       g.setAttribute("data-members", String(vn.members.length));
       g.classList.add("gt-kind-" + node.kind, "gt-folded");
       nodeTags[i] = tagGroup(g, needles).tags;
-      F.nodeTags[j] = vn;
+      var shape = g.querySelector("ellipse, polygon, path, rect");
+      if (shape && shape.getBBox) {  // re-centred, so a longer or shorter number stays in the middle
+        var bb = shape.getBBox();
+        nodeTags[i].forEach(function (t) { t.el.setAttribute("x", String(bb.x + bb.width / 2)); t.el.setAttribute("text-anchor", "middle"); });
+      }
       g.addEventListener("click", function (ev) { ev.stopPropagation(); if (!Z.dragged) { selectNode(S.selected === i ? null : i); } });
       g.addEventListener("dblclick", function (ev) { ev.stopPropagation(); ev.preventDefault(); refold(i); });
     });
@@ -902,7 +906,15 @@
     });
     V.edges.forEach(function (ve, j) {
       var g = F.els[j];
-      if (ve.weight !== undefined) { paint(F.tags[j] || [], { w: currentValue(ve.weight), wg: st.grad[ve.weight] }); }
+      if (ve.weight !== undefined) {
+        var w = currentValue(ve.weight);
+        paint(F.tags[j] || [], { w: w, wg: st.grad[ve.weight] });
+        (F.tags[j] || []).forEach(function (t) {  // the value in its sign's colour, as its edge
+          if (t.pieces.some(function (q) { return typeof q !== "string" && q.role === "w"; })) {
+            t.el.setAttribute("fill", w > 0 ? COLORS.positive : w < 0 ? COLORS.negative : "#9aa5b1");
+          }
+        });
+      }
       if (!g) { return; }
       var feed = s.type === "forward" && ve.members.some(function (k) { return model.edges[k].head === s.node; });
       var flow = s.type === "backward" && ve.members.indexOf(s.edge) >= 0;
@@ -925,9 +937,12 @@
     V.edges.forEach(function (ve, j) {
       var g = F.els[j];
       if (!g) { return; }
-      var yes = ve.members.some(function (k) { return on[model.edges[k].tail] && on[model.edges[k].head]; });
+      // a weight's own edge is on its paths (the weight sits on it, folded into the head)
+      var yes = ve.members.some(function (k) { return on[model.edges[k].tail] && on[model.edges[k].head]; }) ||
+        (ve.weight !== undefined && on[ve.weight]);
       g.classList.toggle("gt-on-path", yes);
       g.classList.toggle("gt-off-path", !yes);
+      g.classList.toggle("gt-selected", ve.weight !== undefined && ve.weight === S.selected);
     });
   }
 
