@@ -136,8 +136,8 @@ def test_stdout_on_a_full_disk(args: list[str]) -> None:
 
 
 # ---- outputs never replace inputs ---------------------------------------------------------------
-def test_outputs_that_are_inputs_are_refused(tmp_path: Path) -> None:
-    os.chdir(tmp_path)
+def test_outputs_that_are_inputs_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # undone after the test: later tests use paths relative to the checkout
     Path("x.gt").write_text((SAMPLES / "triangle.gt").read_text(encoding="utf-8"), encoding="utf-8")
     assert run_main(["data", "triangle", "-n", "30", "-o", "t.csv"])[0] == 0
     before = {p: Path(p).read_bytes() for p in ("x.gt", "t.csv")}
