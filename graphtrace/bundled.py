@@ -20,29 +20,30 @@ from .text import did_you_mean, printable_path
 
 PREFIX = "sample:"
 
-# One line per bundled file, in the course's order: what `graphtrace samples` prints.
+# One line per bundled file, in the course's order: what `graphtrace samples` prints (marked with N_,
+# translated where shown).
 SAMPLES: dict[str, str] = {
-    "linear_classifier.gt": "§1 a linear classifier: the sign of w0 + w1·x1 + w2·x2",
-    "logistic_regression.gt": "§2 logistic regression: the sigmoid of the same sum, log loss",
-    "triangle.gt": "§3 §4 §11 the triangle net, 2-3-1 with hand-set weights (one hidden unit per side)",
-    "triangle_array.gt": "§3 the same triangle net in array form, a layer a line (W1 @ x + b1)",
-    "linear_collapse.gt": "§5 two linear layers collapse into one linear model",
-    "linear_collapse_net.gt": "§5 a 2-3-1 net with identity activations (trains like one logistic regression)",
-    "circle_net.gt": "§6 §8 a 2-4-2-1 tanh net (TensorFlow Playground's circle)",
-    "product_rule.gt": "§9 h = f·g: the product rule as a sum over two paths",
-    "neuron.gt": "§10 one neuron: inputs x1, x2, weights α, β, sigmoid and log loss",
-    "symmetry_zeros.gt": "§12 a 2-3-1 sigmoid net started at zeros (its hidden units stay identical)",
-    "symmetry_random.gt": "§12 the same net from random weights (--seed 0)",
-    "softmax.gt": "K classes: a linear softmax classifier with arrays, z = W @ x + b",
-    "multiclass.gt": "K classes: a 2-16-3 net with softmax cross-entropy, in array form",
-    "micrograd.gt": "micrograd's README example as micrograd writes it (+=, .relu())",
-    "gauss.csv": "data: two gaussians, 100 points, labels 0/1 (§1, §2)",
-    "triangle.csv": "data: the triangle, 200 points, labels 0/1 (§3, §5, §12)",
-    "circle.csv": "data: the circle, 200 points, labels 0/1 (§8)",
-    "blobs.csv": "data: three gaussian blobs, 200 points, y = class 0, 1, 2 (K classes)",
-    "micrograd_readme.py": "program: micrograd's README example verbatim (graphtrace trace runs it)",
-    "micrograd_demo.py": "program: micrograd's demo.ipynb, one training step (graphtrace trace runs it)",
-    "torch_mlp.py": "program: a tanh MLP in PyTorch through graphtrace.from_torch (needs torch)",
+    "linear_classifier.gt": N_("§1 a linear classifier: the sign of w0 + w1·x1 + w2·x2"),
+    "logistic_regression.gt": N_("§2 logistic regression: the sigmoid of the same sum, log loss"),
+    "triangle.gt": N_("§3 §4 §11 the triangle net, 2-3-1 with hand-set weights (one hidden unit per side)"),
+    "triangle_array.gt": N_("§3 the same triangle net in array form, a layer a line (W1 @ x + b1)"),
+    "linear_collapse.gt": N_("§5 two linear layers collapse into one linear model"),
+    "linear_collapse_net.gt": N_("§5 a 2-3-1 net with identity activations (trains like one logistic regression)"),
+    "circle_net.gt": N_("§6 §8 a 2-4-2-1 tanh net (TensorFlow Playground's circle)"),
+    "product_rule.gt": N_("§9 h = f·g: the product rule as a sum over two paths"),
+    "neuron.gt": N_("§10 one neuron: inputs x1, x2, weights α, β, sigmoid and log loss"),
+    "symmetry_zeros.gt": N_("§12 a 2-3-1 sigmoid net started at zeros (its hidden units stay identical)"),
+    "symmetry_random.gt": N_("§12 the same net from random weights (--seed 0)"),
+    "softmax.gt": N_("K classes: a linear softmax classifier with arrays, z = W @ x + b"),
+    "multiclass.gt": N_("K classes: a 2-16-3 net with softmax cross-entropy, in array form"),
+    "micrograd.gt": N_("micrograd's README example as micrograd writes it (+=, .relu())"),
+    "gauss.csv": N_("data: two gaussians, 100 points, labels 0/1 (§1, §2)"),
+    "triangle.csv": N_("data: the triangle, 200 points, labels 0/1 (§3, §5, §12)"),
+    "circle.csv": N_("data: the circle, 200 points, labels 0/1 (§8)"),
+    "blobs.csv": N_("data: three gaussian blobs, 200 points, y = class 0, 1, 2 (K classes)"),
+    "micrograd_readme.py": N_("program: micrograd's README example verbatim (graphtrace trace runs it)"),
+    "micrograd_demo.py": N_("program: micrograd's demo.ipynb, one training step (graphtrace trace runs it)"),
+    "torch_mlp.py": N_("program: a tanh MLP in PyTorch through graphtrace.from_torch (needs torch)"),
 }
 
 
@@ -56,8 +57,8 @@ def samples_dir() -> Path:
     for candidate in (here / "samples", here.parent / "samples"):
         if (candidate / "neuron.gt").is_file():
             return candidate
-    raise GraphtraceError("the course samples are missing from this installation",
-                          hint="reinstall graphtrace (pip install graphtrace-backprop)")
+    raise GraphtraceError(_("the course samples are missing from this installation"),
+                          hint=_("reinstall graphtrace (pip install graphtrace-backprop)"))
 
 
 def is_sample(spec: object) -> bool:
@@ -105,8 +106,8 @@ def resolve(spec: str, *, kinds: tuple[str, ...] = (".gt",)) -> Path:
         raise _unknown(name, kinds)
     path = samples_dir() / found[0]
     if not path.is_file():
-        raise GraphtraceError(f"the sample '{found[0]}' is missing from this installation",
-                              hint="reinstall graphtrace (pip install graphtrace-backprop)")
+        raise GraphtraceError(_("the sample '{name}' is missing from this installation").format(name=found[0]),
+                              hint=_("reinstall graphtrace (pip install graphtrace-backprop)"))
     return path
 
 
@@ -143,16 +144,18 @@ def copy_samples(names: Iterable[str], folder: str | os.PathLike[str], *, force:
         data = (source / f).read_bytes()
         target = out / f
         if target.is_file() and not force and target.read_bytes() != data:
-            raise OutputError(f"'{printable_path(target)}' exists and differs from the sample '{f}'",
-                              hint="keep your edits under another name, or pass --force to replace it")
+            raise OutputError(_("'{path}' exists and differs from the sample '{name}'").format(
+                path=printable_path(target), name=f),
+                hint=_("keep your edits under another name, or pass --force to replace it"))
         plan.append((target, data))
     if out.exists() and not out.is_dir():
-        raise OutputError(f"cannot copy samples into '{printable_path(out)}': it is a file, not a folder")
+        raise OutputError(_("cannot copy samples into '{path}': it is a file, not a folder").format(
+            path=printable_path(out)))
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create the folder '{printable_path(out)}': "
-                          f"{(exc.strerror or str(exc)).lower()}") from None
+        raise OutputError(_("cannot create the folder '{path}': {reason}").format(
+            path=printable_path(out), reason=(exc.strerror or str(exc)).lower())) from None
     written = []
     for target, data in plan:
         if not (target.is_file() and target.read_bytes() == data):

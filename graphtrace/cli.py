@@ -60,7 +60,7 @@ def _complete_source(ctx: click.Context, param: click.Parameter, incomplete: str
     kinds = (".py",) if param.name == "program" else (".csv",) if param.name == "data_path" else (".gt",)
     files = [f for f in SAMPLES if f.endswith(kinds)]
     if incomplete.startswith(PREFIX):
-        return [CompletionItem(PREFIX + os.path.splitext(f)[0], help=SAMPLES[f]) for f in files
+        return [CompletionItem(PREFIX + os.path.splitext(f)[0], help=_(SAMPLES[f])) for f in files
                 if (PREFIX + f).startswith(incomplete)]
     return [CompletionItem(incomplete, type="file")]
 
@@ -96,7 +96,7 @@ class _Command(click.Command):
 
         option, typed = found
         kinds = (".csv",) if option == "--data" else (".py",) if self.name == "trace" else (".gt",)
-        stems = [(os.path.splitext(f)[0], SAMPLES[f]) for f in SAMPLES if f.endswith(kinds)]
+        stems = [(os.path.splitext(f)[0], _(SAMPLES[f])) for f in SAMPLES if f.endswith(kinds)]
         if typed == ":":
             return [CompletionItem(":" + stem, help=about) for stem, about in stems]
         return [CompletionItem(stem, help=about) for stem, about in stems if stem.startswith(typed)]
@@ -472,13 +472,18 @@ def check_cmd(source: str | None, inline: str | None, output: str | None, wrt: t
     Example:
       graphtrace check sample:neuron --tol 1e-8
     """
-    from .report import check_json, check_table
-
     g = load_graph(source, inline, output)
     values = parse_assignments(g, assignments)
     with progress_bar() as progress:
         report = g.check(list(wrt) if wrt else g.default_wrt(values), values, tol=tol,
                          numeric_all=numeric_all, progress=progress)
+    _print_check(g, report, as_json)
+
+
+def _print_check(g: Any, report: Any, as_json: bool) -> None:
+    """The check table (or JSON) and its verdict; exit 1 on a mismatch (``check``, ``trace --check``)."""
+    from .report import check_json, check_table
+
     if as_json:
         print_json(check_json(g, report))
     else:
@@ -1131,7 +1136,7 @@ def samples_cmd(names: tuple[str, ...], out: str | None, all_: bool, force: bool
             raise UsageError(_("name the samples to copy, or --all"))
         width = max(len(f) for f in SAMPLES)
         for f, about in SAMPLES.items():
-            click.echo(f"{f:<{width}}  {about}")
+            click.echo(f"{f:<{width}}  {_(about)}")
         info(_("use one as sample:NAME (graphtrace grad sample:neuron), or copy it with "
                "graphtrace samples NAME -o DIR"))
         return
@@ -1293,15 +1298,7 @@ def trace_cmd(program: str, args: tuple[str, ...], output: str | None, wrt: tupl
     with progress_bar() as progress:
         report = g.check(targets, tol=tol, numeric=not no_numeric, numeric_all=numeric_all, progress=progress)
     if check_mode:
-        from .report import check_json, check_table
-
-        if as_json:
-            print_json(check_json(g, report))
-        else:
-            _console().print(check_table(g, report))
-            info(_verdict(report))
-        if not report.ok:
-            raise SystemExit(EXIT_MISMATCH)
+        _print_check(g, report, as_json)
         return
     from .report import grad_json, grad_table
 

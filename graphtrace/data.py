@@ -38,11 +38,12 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import IO
 
 import numpy as np
 
 from .errors import DataError, LimitError, Location, UsageError, env_limit
+from .i18n import N_, _
 from .text import did_you_mean
 
 DATASET_NAMES: tuple[str, ...] = ("triangle", "circle", "xor", "gauss", "blobs", "spiral")
@@ -114,20 +115,21 @@ class Dataset:
     def __post_init__(self) -> None:
         columns = tuple(self.columns)
         if not all(isinstance(c, str) for c in columns):
-            raise DataError(f"{self.name}: column names must be strings, got {columns!r}")
+            raise DataError(_("{name}: column names must be strings, got {columns}").format(
+                name=self.name, columns=repr(columns)))
         seen: set[str] = set()
         for c in columns:
             if c in seen:
-                raise DataError(f"{self.name}: duplicate column name '{c}'")
+                raise DataError(_("{name}: duplicate column name '{column}'").format(name=self.name, column=c))
             seen.add(c)
         try:
             values = np.array(self.values, dtype=np.float64, order="C")  # always a private copy
         except (TypeError, ValueError) as exc:
-            raise DataError(f"{self.name}: values are not numbers: {exc}") from None
+            raise DataError(_("{name}: values are not numbers: {reason}").format(name=self.name, reason=exc)) from None
         if values.ndim != 2 or values.shape[1] != len(columns):
             raise DataError(
-                f"{self.name}: values must have shape (n, {len(columns)}) for columns "
-                f"{','.join(columns)}, got {values.shape}"
+                _("{name}: values must have shape (n, {k}) for columns {columns}, got {shape}").format(
+                    name=self.name, k=len(columns), columns=",".join(columns), shape=values.shape)
             )
         values.setflags(write=False)
         object.__setattr__(self, "columns", columns)
@@ -170,7 +172,8 @@ class Dataset:
             j = self.columns.index(name)
         except ValueError:
             raise DataError(
-                f"{self.name}: no column '{name}'; columns are {', '.join(self.columns) or '(none)'}",
+                _("{data}: no column '{name}'; columns are {columns}").format(
+                    data=self.name, name=name, columns=", ".join(self.columns) or _("(none)")),
                 hint=did_you_mean(name, self.columns),
             ) from None
         return self.values[:, j].copy()
@@ -261,29 +264,32 @@ def make_dataset(name: str, n: int = 200, *, seed: int = 0, noise: float = 0.0,
     """
     if name not in DATASET_NAMES:
         raise DataError(
-            f"unknown data set '{name}'; choose one of {', '.join(DATASET_NAMES)}",
+            _("unknown data set '{name}'; choose one of {names}").format(name=name, names=", ".join(DATASET_NAMES)),
             hint=did_you_mean(str(name), DATASET_NAMES),
         )
     most = max_rows_limit()
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise DataError(f"n must be an integer from 1 to {most:,}, got {n!r}")
+        raise DataError(_("n must be an integer from 1 to {most}, got {n}").format(most=f"{most:,}", n=repr(n)))
     if n > most:
-        raise LimitError(f"n must be an integer from 1 to {most:,} (the most rows a data file may have), "
-                         f"got {n!r}", hint=f"set {_ENV_ROWS} to raise the limit for writing and reading")
+        raise LimitError(_("n must be an integer from 1 to {most} (the most rows a data file may have), "
+                           "got {n}").format(most=f"{most:,}", n=repr(n)),
+                         hint=_("set {variable} to raise the limit for writing and reading").format(variable=_ENV_ROWS))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise DataError(f"seed must be a non-negative integer, got {seed!r}")
+        raise DataError(_("seed must be a non-negative integer, got {seed}").format(seed=repr(seed)))
     try:
         noise = float(noise)
     except (TypeError, ValueError):
-        raise DataError(f"noise must be a number from 0 to 1, got {noise!r}") from None
+        raise DataError(_("noise must be a number from 0 to 1, got {noise}").format(noise=repr(noise))) from None
     if not 0.0 <= noise <= 1.0:  # also rejects nan
-        raise DataError(f"noise must be a number from 0 to 1, got {noise!r}")
+        raise DataError(_("noise must be a number from 0 to 1, got {noise}").format(noise=repr(noise)))
     if name in MULTICLASS:
         k = 3 if classes is None else classes
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or not 2 <= k <= MAX_CLASSES:
-            raise DataError(f"classes must be an integer from 2 to {MAX_CLASSES}, got {classes!r}")
+            raise DataError(_("classes must be an integer from 2 to {most}, got {classes}").format(
+                most=MAX_CLASSES, classes=repr(classes)))
     elif classes not in (None, 2):
-        raise DataError(f"'{name}' has two classes; --classes works with {' and '.join(MULTICLASS)}")
+        raise DataError(_("'{name}' has two classes; --classes works with {first} and {second}").format(
+            name=name, first=MULTICLASS[0], second=MULTICLASS[1]))
 
     n = int(n)
     rng = np.random.default_rng(int(seed))
@@ -409,8 +415,8 @@ def write_csv(dataset: Dataset) -> str:
     if bad.any():
         i, j = (int(k) for k in np.argwhere(bad)[0])
         raise DataError(
-            f"{dataset.name}: row {i + 1}, column {dataset.columns[j]}: cannot write non-finite "
-            f"value {values[i, j]!r} to CSV"
+            _("{name}: row {row}, column {column}: cannot write non-finite value {value} to CSV").format(
+                name=dataset.name, row=i + 1, column=dataset.columns[j], value=repr(values[i, j]))
         )
     cells: list[list[str]] = []
     for j, col in enumerate(dataset.columns):
@@ -477,7 +483,7 @@ def read_csv(
         cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3
     """
     if (path is None) == (text is None):
-        raise UsageError("read_csv needs exactly one of a path or text=")
+        raise UsageError(_("read_csv needs exactly one of a path or text="))
     rows_limit = _resolve_limit(max_rows, _ENV_ROWS, DEFAULT_MAX_CSV_ROWS, "max_rows")
     cols_limit = _resolve_limit(max_cols, _ENV_COLS, DEFAULT_MAX_CSV_COLS, "max_cols")
     bytes_limit = _resolve_limit(max_bytes, _ENV_BYTES, DEFAULT_MAX_CSV_BYTES, "max_bytes")
@@ -485,7 +491,7 @@ def read_csv(
     if text is not None:
         file = name if name is not None else "<data>"
         if not isinstance(text, str):
-            raise UsageError(f"read_csv text= must be a str, got {type(text).__name__}")
+            raise UsageError(_("read_csv text= must be a str, got {type}").format(type=type(text).__name__))
         if len(text) > bytes_limit:
             raise _bytes_limit_error(file, len(text), bytes_limit)
         lines: Iterator[tuple[int, str]] = _text_lines(text, file)
@@ -499,7 +505,7 @@ def read_csv(
             return _parse_csv(_file_lines(fh, file, bytes_limit), file, rows_limit, cols_limit, cells_limit)
     except OSError as exc:
         raise DataError(
-            f"cannot read data file: {exc.strerror or exc}", location=Location(file)
+            _("cannot read data file: {reason}").format(reason=exc.strerror or exc), location=Location(file)
         ) from None
 
 
@@ -517,7 +523,7 @@ def _text_lines(text: str, file: str) -> Iterator[tuple[int, str]]:
         yield lineno, line.rstrip("\r\n")
 
 
-def _file_lines(fh: BinaryIO, file: str, max_bytes: int) -> Iterator[tuple[int, str]]:
+def _file_lines(fh: IO[bytes], file: str, max_bytes: int) -> Iterator[tuple[int, str]]:
     """Lines of a file read one at a time: memory stays that of one line (and one line is at
     most the byte limit), whatever the file's size; the file may have grown since it was sized."""
     read = 0
@@ -532,25 +538,26 @@ def _file_lines(fh: BinaryIO, file: str, max_bytes: int) -> Iterator[tuple[int, 
         except UnicodeDecodeError as exc:
             offset = read - len(raw) + exc.start
             raise DataError(
-                f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {offset})",
+                _("not valid UTF-8 (byte {byte} at offset {offset})").format(
+                    byte=f"0x{raw[exc.start]:02x}", offset=offset),
                 location=Location(file, line=lineno),
-                hint="save the file as UTF-8 text",
+                hint=_("save the file as UTF-8 text"),
             ) from None
         yield lineno, line.rstrip("\r\n")
 
 
 def _nul_error(file: str, line: int) -> DataError:
     return DataError(
-        "binary content (a NUL byte); a CSV file must be text",
+        _("binary content (a NUL byte); a CSV file must be text"),
         location=Location(file, line=line),
     )
 
 
 def _bytes_limit_error(file: str, size: int, limit: int) -> LimitError:
     return LimitError(
-        f"data file is {size:,} bytes, more than the limit of {limit:,}",
+        _("data file is {size} bytes, more than the limit of {limit}").format(size=f"{size:,}", limit=f"{limit:,}"),
         location=Location(file),
-        hint=f"set {_ENV_BYTES} to raise the limit",
+        hint=_("set {variable} to raise the limit").format(variable=_ENV_BYTES),
     )
 
 
@@ -558,7 +565,7 @@ def _resolve_limit(value: int | None, env: str, default: int, what: str) -> int:
     if value is None:
         return env_limit(env, default)
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise UsageError(f"{what} must be a positive integer, got {value!r}")
+        raise UsageError(_("{name} must be a positive integer, got {value}").format(name=what, value=repr(value)))
     return int(value)
 
 
@@ -590,11 +597,13 @@ def _parse_csv(lines: Iterator[tuple[int, str]], file: str, max_rows: int, max_c
         if n > cap:
             over_rows = n > max_rows
             raise LimitError(
-                f"more than {max_rows:,} data rows (the limit); row {max_rows + 1:,} is here" if over_rows
-                else f"more than {max_cells:,} numbers ({ncols:,} columns × {cap:,} rows, the limit); "
-                     f"row {cap + 1:,} is here",
+                _("more than {most} data rows (the limit); row {row} is here").format(
+                    most=f"{max_rows:,}", row=f"{max_rows + 1:,}") if over_rows
+                else _("more than {most} numbers ({columns} columns × {rows} rows, the limit); "
+                       "row {row} is here").format(most=f"{max_cells:,}", columns=f"{ncols:,}", rows=f"{cap:,}",
+                                                  row=f"{cap + 1:,}"),
                 location=Location(file, line=lineno, text=raw[:200]),
-                hint=f"set {_ENV_ROWS if over_rows else _ENV_CELLS} to raise the limit",
+                hint=_("set {variable} to raise the limit").format(variable=_ENV_ROWS if over_rows else _ENV_CELLS),
             )
         block.append(s)
         raw_lines.append((lineno, raw))
@@ -604,14 +613,14 @@ def _parse_csv(lines: Iterator[tuple[int, str]], file: str, max_rows: int, max_c
             block, raw_lines, held = [], [], 0
     if columns is None:
         raise DataError(
-            "no header: the file has no lines except blanks and comments",
+            _("no header: the file has no lines except blanks and comments"),
             location=Location(file),
-            hint="the first line must name the columns, e.g. x1,x2,y",
+            hint=_("the first line must name the columns, e.g. x1,x2,y"),
         )
     if block:
         parts.append(_parse_block(block, raw_lines, columns, file))
     if not parts:
-        raise DataError("no data rows after the header", location=Location(file, line=header_line))
+        raise DataError(_("no data rows after the header"), location=Location(file, line=header_line))
     return Dataset(columns, np.concatenate(parts), name=file)
 
 
@@ -660,7 +669,8 @@ def _parse_rows(
         cells = s.split(",")
         if len(cells) != ncols:
             raise DataError(
-                f"expected {ncols} cells ({','.join(columns)}), found {len(cells)}",
+                _("expected {n} cells ({columns}), found {found}").format(
+                    n=ncols, columns=",".join(columns), found=len(cells)),
                 location=Location(file, line=lineno, text=raw),
             )
         row = []
@@ -668,16 +678,16 @@ def _parse_rows(
             problem, value = _parse_number(cell)
             if problem:
                 raise DataError(
-                    f"column {col}: {problem}",
+                    _("column {column}: {problem}").format(column=col, problem=problem),
                     location=Location(file, line=lineno, text=raw),
-                    hint=_NUMBER_HINT if "not a number" in problem else None,
+                    hint=_(_NUMBER_HINT) if _not_a_number(cell) else None,
                 )
             row.append(value)
         out.append(row)
     return np.array(out, dtype=np.float64).reshape(len(out), ncols)
 
 
-_NUMBER_HINT = "cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3"
+_NUMBER_HINT = N_("cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3")
 
 
 def _parse_number(cell: str) -> tuple[str | None, float]:
@@ -685,16 +695,27 @@ def _parse_number(cell: str) -> tuple[str | None, float]:
     c = _unquote(cell.strip())
     shown = _show(c)
     if not c:
-        return "empty cell", math.nan
+        return _("empty cell"), math.nan
     try:
         value = float(c)
     except ValueError:
-        return f"{shown} is not a number", math.nan
+        return _("{cell} is not a number").format(cell=shown), math.nan
     if not math.isfinite(value):  # 'nan', 'inf', or a decimal too big such as 1e400
-        return f"non-finite value {shown}", math.nan
+        return _("non-finite value {cell}").format(cell=shown), math.nan
     if not _NUMBER.fullmatch(c):  # '1_000', non-ASCII digits: float() reads them, CSV readers don't
-        return f"{shown} is not a number", math.nan
+        return _("{cell} is not a number").format(cell=shown), math.nan
     return None, value
+
+
+def _not_a_number(cell: str) -> bool:
+    """Whether a bad cell is text rather than empty or a non-finite number (the hint's case)."""
+    c = _unquote(cell.strip())
+    if not c:
+        return False
+    try:
+        return math.isfinite(float(c))  # finite: only the strict grammar refused it
+    except ValueError:
+        return True
 
 
 def _unquote(cell: str) -> str:
@@ -716,34 +737,35 @@ def _parse_header(header: str, lineno: int, raw: str, file: str, max_cols: int) 
     names = [_unquote(c.strip()) for c in header.split(",")]
     if len(names) > max_cols:
         raise LimitError(
-            f"{len(names):,} columns, more than the limit of {max_cols:,}",
+            _("{n} columns, more than the limit of {limit}").format(n=f"{len(names):,}", limit=f"{max_cols:,}"),
             location=Location(file, line=lineno, text=raw[:200]),
-            hint=f"set {_ENV_COLS} to raise the limit",
+            hint=_("set {variable} to raise the limit").format(variable=_ENV_COLS),
         )
     looks_numeric = all(_parse_number(c)[0] is None for c in names)
-    header_hint = (
+    header_hint = _(
         "the first line that is not blank or a comment must name the columns, e.g. x1,x2,y"
     )
     seen: dict[str, int] = {}
     for k, col in enumerate(names, start=1):
         if not col:
-            raise error(f"column {k} has an empty name")
+            raise error(_("column {k} has an empty name").format(k=k))
         if not col.isidentifier():
             raise error(
-                f"column {k}: {_show(col)} is not a valid column name",
+                _("column {k}: {name} is not a valid column name").format(k=k, name=_show(col)),
                 header_hint
                 if looks_numeric
-                else "names use letters, digits and _, and do not start with a digit",
+                else _("names use letters, digits and _, and do not start with a digit"),
             )
         if keyword.iskeyword(col):
-            raise error(f"column {k}: '{col}' is a Python keyword and cannot be an input name")
+            raise error(_("column {k}: '{name}' is a Python keyword and cannot be an input name").format(k=k, name=col))
         if unicodedata.normalize("NFKC", col) != col:
             # Python reads a script's names in NFKC form, so this name could never match one.
             raise error(
-                f"column {k}: '{col}' is not in normal form; write it as "
-                f"'{unicodedata.normalize('NFKC', col)}'"
+                _("column {k}: '{name}' is not in normal form; write it as '{normal}'").format(
+                    k=k, name=col, normal=unicodedata.normalize("NFKC", col))
             )
         if col in seen:
-            raise error(f"duplicate column name '{col}' (columns {seen[col]} and {k})")
+            raise error(_("duplicate column name '{name}' (columns {first} and {k})").format(
+                name=col, first=seen[col], k=k))
         seen[col] = k
     return tuple(names)

@@ -1080,10 +1080,10 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
                                show_value, show_grad, wrt)
         layer_of = {n.key: n.cluster for n in nodes}
 
-    undefined = [e for e in edges if e.undefined is not None]
-    if undefined:  # only with --show-consts: constants are drawn because someone asked
+    undefined_edges = [e for e in edges if e.undefined is not None]
+    if undefined_edges:  # only with --show-consts: constants are drawn because someone asked
         notes.append(_("{n} local derivative(s) with respect to constants drawn as 'undefined': first {first}")
-                     .format(n=f"{len(undefined):,}", first=undefined[0].undefined))
+                     .format(n=f"{len(undefined_edges):,}", first=undefined_edges[0].undefined))
     if layer_of:
         clusters = _layer_titles(sorted({c for c in layer_of.values() if c is not None}))
         same: dict[Any, list[str]] = {}

@@ -25,6 +25,8 @@ import math
 import os
 from dataclasses import dataclass
 
+from graphtrace.i18n import _
+
 
 @dataclass(frozen=True)
 class Location:
@@ -132,5 +134,5 @@ def env_limit(name: str, default: int) -> int:
     except ValueError:
         value = math.nan
     if not (math.isfinite(value) and value.is_integer() and value >= 1):
-        raise UsageError(f"{name} must be a positive integer, got {raw!r}")
+        raise UsageError(_("{name} must be a positive integer, got {value}").format(name=name, value=repr(raw)))
     return int(value)

@@ -22,6 +22,7 @@ import tempfile
 from collections.abc import Iterator
 
 from graphtrace.errors import OutputError
+from graphtrace.i18n import _
 
 _NEW_FILE_MODE = 0o644
 
@@ -100,8 +101,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     """
     target = os.fspath(path)
     if _is_special(target):
-        raise OutputError(f"cannot write {_shown(target)}: it is not a regular file",
-                          hint="write to a file, then copy it where it should go")
+        raise OutputError(_("cannot write {path}: it is not a regular file").format(path=_shown(target)),
+                          hint=_("write to a file, then copy it where it should go"))
     folder, name = _check_folder(target)
     mode = _target_mode(target)
     extension = os.path.splitext(name)[1]
@@ -114,7 +115,8 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
         _remove_quietly(tmp)
         raise
     if not os.path.isfile(tmp):
-        raise OutputError(f"cannot write {target!r}: the temporary file {tmp!r} was not written")
+        raise OutputError(_("cannot write {path}: the temporary file {tmp} was not written").format(
+            path=repr(target), tmp=repr(tmp)))
     _commit(tmp, target, folder, mode)
 
 
@@ -150,8 +152,9 @@ def refuse_inputs(output: str | os.PathLike[str] | None, *inputs: str | os.PathL
         except OSError:
             same = os.path.realpath(out) == os.path.realpath(src)
         if same:
-            raise OutputError(f"{option} {_shown(os.path.basename(out))} would replace an input of this "
-                              f"command: {_shown(src)}", hint="write the output to another file")
+            raise OutputError(_("{option} {name} would replace an input of this command: {input}").format(
+                option=option, name=_shown(os.path.basename(out)), input=_shown(src)),
+                hint=_("write the output to another file"))
 
 
 def _shown(path: str) -> str:
@@ -186,7 +189,7 @@ _NAME_MAX = 255  # bytes in one file name on the common file systems
 
 
 def _temporary(target: str, folder: str, name: str, suffix: str) -> tuple[int, str]:
-    """A new temporary file next to ``target``: ``.NAME.XXXXXXXX.tmp``, or a short ``.gt-XXXXXXXX.tmp``
+    """A new temporary file next to ``target``: ``.NAME.<random>.tmp``, or a short ``.gt-<random>.tmp``
     when the target's name is too long to carry (a 245-character name has no room left)."""
     prefix = "." + name + "."
     if len(os.fsencode(prefix + suffix)) + 8 > _NAME_MAX:
@@ -219,9 +222,10 @@ def _check_folder(target: str) -> tuple[str, str]:
     folder, name = os.path.split(target)
     folder = folder or "."
     if not name or os.path.isdir(target):
-        raise OutputError(f"cannot write {target!r}: it is a folder, not a file")
+        raise OutputError(_("cannot write {path}: it is a folder, not a file").format(path=repr(target)))
     if not os.path.isdir(folder):
-        raise OutputError(f"cannot write {target!r}: folder {folder!r} does not exist")
+        raise OutputError(_("cannot write {path}: folder {folder} does not exist").format(
+            path=repr(target), folder=repr(folder)))
     return folder, name
 
 
@@ -239,14 +243,15 @@ def _target_mode(target: str) -> int:
 
 def _output_error(target: str, folder: str, exc: OSError) -> OutputError:
     if exc.errno == errno.ENOENT and not os.path.isdir(folder):
-        return OutputError(f"cannot write {target!r}: folder {folder!r} does not exist")
+        return OutputError(_("cannot write {path}: folder {folder} does not exist").format(
+            path=repr(target), folder=repr(folder)))
     if exc.errno in (errno.EACCES, errno.EPERM):
         return OutputError(
-            f"cannot write {target!r}: permission denied",
-            hint=f"choose a folder you can write to, or check the permissions of {folder!r}",
+            _("cannot write {path}: permission denied").format(path=repr(target)),
+            hint=_("choose a folder you can write to, or check the permissions of {folder}").format(folder=repr(folder)),
         )
     reason = exc.strerror or str(exc)
-    return OutputError(f"cannot write {target!r}: {reason[:1].lower()}{reason[1:]}")
+    return OutputError(_("cannot write {path}: {reason}").format(path=repr(target), reason=reason[:1].lower() + reason[1:]))
 
 
 def _remove_quietly(tmp: str) -> None:

@@ -26,6 +26,9 @@ HTML through the interactive explorer, and LaTeX (a TikZ picture on Graphviz's l
 ``beamer=True`` a Beamer frame of the steps: :func:`graphtrace.slides.write_tex`)."""
 
 
+_XDOT_FONT = "F"  # Graphviz's xdot drawing command that sets the font (and its size) of the text after it
+
+
 def format_of(path: str | os.PathLike[str]) -> str:
     """The output format that ``path``'s extension names, or a UsageError naming the choices.
 
@@ -116,7 +119,8 @@ def measure(dot_text: str, *, backend: str = "auto", timeout: float | None = Non
         if isinstance(obj, dict):
             for key, value in obj.items():
                 if key.startswith("_") and key.endswith("draw_") and isinstance(value, list):
-                    sizes.extend(float(op["size"]) for op in value if isinstance(op, dict) and op.get("op") == "F")
+                    sizes.extend(float(cmd["size"]) for cmd in value
+                                 if isinstance(cmd, dict) and cmd.get("op") == _XDOT_FONT)
                 else:
                     walk(value)
         elif isinstance(obj, list):

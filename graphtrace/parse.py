@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from .errors import LimitError, Location, ParseError, env_limit
-from .i18n import _
+from .i18n import N_, _, ngettext
 from .ops import BINARY, FUNCTIONS, OPS, REDUCTIONS, UNARY
 from .text import char_column, did_you_mean, printable_path
 
@@ -146,11 +146,12 @@ def read_source(path: str | os.PathLike[str] | None = None, *, text: str | None 
 
 
 def _too_big(label: str, size: int | None, limit: int) -> LimitError:
-    got = f" ({size:,} bytes)" if size is not None else ""
+    message = (_("script is larger than the {limit}-byte limit ({size} bytes)") if size is not None
+               else _("script is larger than the {limit}-byte limit"))
     return LimitError(
-        f"script is larger than the {limit:,}-byte limit{got}",
+        message.format(limit=f"{limit:,}", size=f"{size or 0:,}"),
         location=Location(label),
-        hint="raise it with the environment variable GRAPHTRACE_MAX_SCRIPT_BYTES if you trust the file",
+        hint=_("raise it with the environment variable GRAPHTRACE_MAX_SCRIPT_BYTES if you trust the file"),
     )
 
 
@@ -160,16 +161,16 @@ def _decode(data: bytes, label: str) -> str:
     nul = data.find(b"\x00")
     if nul >= 0:
         line = data.count(b"\n", 0, nul) + 1
-        raise ParseError("this is a binary file, not a graphtrace script (it contains a NUL byte)",
+        raise ParseError(_("this is a binary file, not a graphtrace script (it contains a NUL byte)"),
                          location=Location(label, line))
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
         col = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
-        raise ParseError(f"not valid UTF-8 (byte 0x{data[exc.start]:02x})",
+        raise ParseError(_("not valid UTF-8 (byte {byte})").format(byte=f"0x{data[exc.start]:02x}"),
                          location=Location(label, line, col),
-                         hint="save the script as UTF-8") from None
+                         hint=_("save the script as UTF-8")) from None
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     return text
@@ -178,38 +179,43 @@ def _decode(data: bytes, label: str) -> str:
 # What a user wrote, in words, for constructs outside the language, and whether the words are plural:
 # every refusal reads "<words> is/are not part of the graphtrace language".
 _FORBIDDEN: dict[str, tuple[str, bool]] = {
-    "Attribute": ("attribute access (a.b)", False),
-    "Lambda": ("lambda functions", True),
-    "ListComp": ("list comprehensions", True), "SetComp": ("set comprehensions", True),
-    "DictComp": ("dict comprehensions", True), "GeneratorExp": ("generator expressions", True),
-    "Tuple": ("tuples", True), "Set": ("sets", True), "Dict": ("dicts", True),
-    "Compare": ("comparisons", True), "BoolOp": ("the operators 'and' and 'or'", True),
-    "IfExp": ("conditional expressions (a if c else b)", True),
-    "JoinedStr": ("f-strings", True), "FormattedValue": ("f-strings", True),
-    "Starred": ("starred arguments (*a)", True),
-    "NamedExpr": ("the walrus operator (:=)", False), "Await": ("await expressions", True),
-    "Yield": ("yield expressions", True), "YieldFrom": ("yield expressions", True),
-    "Slice": ("slices (a[i:j])", True),
-    "Import": ("import statements", True), "ImportFrom": ("import statements", True),
-    "FunctionDef": ("function definitions", True), "AsyncFunctionDef": ("function definitions", True),
-    "ClassDef": ("class definitions", True), "Return": ("return statements", True),
-    "Delete": ("del statements", True),
-    "For": ("loops", True), "AsyncFor": ("loops", True), "While": ("loops", True),
-    "If": ("if statements", True), "With": ("with statements", True), "AsyncWith": ("with statements", True),
-    "Match": ("match statements", True), "Raise": ("raise statements", True),
-    "Try": ("try statements", True), "TryStar": ("try statements", True),
-    "Assert": ("assert statements", True), "Global": ("global statements", True),
-    "Nonlocal": ("nonlocal statements", True), "Pass": ("pass statements", True),
-    "Break": ("break statements", True), "Continue": ("continue statements", True),
-    "TypeAlias": ("type aliases", True),
+    "Attribute": (N_("attribute access (a.b)"), False),
+    "Lambda": (N_("lambda functions"), True),
+    "ListComp": (N_("list comprehensions"), True), "SetComp": (N_("set comprehensions"), True),
+    "DictComp": (N_("dict comprehensions"), True), "GeneratorExp": (N_("generator expressions"), True),
+    "Tuple": (N_("tuples"), True), "Set": (N_("sets"), True), "Dict": (N_("dicts"), True),
+    "Compare": (N_("comparisons"), True), "BoolOp": (N_("the operators 'and' and 'or'"), True),
+    "IfExp": (N_("conditional expressions (a if c else b)"), True),
+    "JoinedStr": (N_("f-strings"), True), "FormattedValue": (N_("f-strings"), True),
+    "Starred": (N_("starred arguments (*a)"), True),
+    "NamedExpr": (N_("the walrus operator (:=)"), False), "Await": (N_("await expressions"), True),
+    "Yield": (N_("yield expressions"), True), "YieldFrom": (N_("yield expressions"), True),
+    "Slice": (N_("slices (a[i:j])"), True),
+    "Import": (N_("import statements"), True), "ImportFrom": (N_("import statements"), True),
+    "FunctionDef": (N_("function definitions"), True), "AsyncFunctionDef": (N_("function definitions"), True),
+    "ClassDef": (N_("class definitions"), True), "Return": (N_("return statements"), True),
+    "Delete": (N_("del statements"), True),
+    "For": (N_("loops"), True), "AsyncFor": (N_("loops"), True), "While": (N_("loops"), True),
+    "If": (N_("if statements"), True), "With": (N_("with statements"), True), "AsyncWith": (N_("with statements"), True),
+    "Match": (N_("match statements"), True), "Raise": (N_("raise statements"), True),
+    "Try": (N_("try statements"), True), "TryStar": (N_("try statements"), True),
+    "Assert": (N_("assert statements"), True), "Global": (N_("global statements"), True),
+    "Nonlocal": (N_("nonlocal statements"), True), "Pass": (N_("pass statements"), True),
+    "Break": (N_("break statements"), True), "Continue": (N_("continue statements"), True),
+    "TypeAlias": (N_("type aliases"), True),
 }
 _BINOP_TEXT = {"FloorDiv": "//", "Mod": "%", "MatMult": "@", "LShift": "<<", "RShift": ">>",
                "BitOr": "|", "BitXor": "^", "BitAnd": "&", "Add": "+", "Sub": "-", "Mult": "*",
                "Div": "/", "Pow": "**"}
 _OPERATOR_HINTS = {
-    "BitXor": "use ** for powers, e.g. x**2 (drawings write powers as ^)",
-    "FloorDiv": "use / for division",
+    "BitXor": N_("use ** for powers, e.g. x**2 (drawings write powers as ^)"),
+    "FloorDiv": N_("use / for division"),
 }
+
+
+def _operator_hint(op_name: str) -> str | None:
+    hint = _OPERATOR_HINTS.get(op_name)
+    return _(hint) if hint else None
 
 
 def _what(node: ast.AST) -> tuple[str, bool]:
@@ -218,22 +224,26 @@ def _what(node: ast.AST) -> tuple[str, bool]:
     if isinstance(node, ast.Constant):
         v = node.value
         if isinstance(v, str):
-            return "strings", True
+            return _("strings"), True
         if isinstance(v, bytes):
-            return "bytes literals", True
+            return _("bytes literals"), True
         if isinstance(v, bool):
-            return "booleans (True, False)", True
+            return _("booleans (True, False)"), True
         if isinstance(v, complex):
-            return "complex numbers", True
+            return _("complex numbers"), True
         if v is None:
             return "None", False
         if v is Ellipsis:
-            return "the ellipsis (...)", False
+            return _("the ellipsis (...)"), False
     if isinstance(node, ast.BinOp):
-        return f"the operator '{_BINOP_TEXT.get(type(node.op).__name__, type(node.op).__name__)}'", False
+        op = _BINOP_TEXT.get(type(node.op).__name__, type(node.op).__name__)
+        return _("the operator '{operator}'").format(operator=op), False
     if isinstance(node, ast.UnaryOp):
-        return ("the operator 'not'" if isinstance(node.op, ast.Not) else "the operator '~'"), False
-    return _FORBIDDEN.get(kind, (f"'{kind}' expressions", True))
+        return _("the operator '{operator}'").format(operator="not" if isinstance(node.op, ast.Not) else "~"), False
+    if kind in _FORBIDDEN:
+        words, plural = _FORBIDDEN[kind]
+        return _(words), plural
+    return _("'{kind}' expressions").format(kind=kind), True
 
 
 def refusal(node: ast.AST) -> str:
@@ -243,7 +253,9 @@ def refusal(node: ast.AST) -> str:
     ('global statements are not part of the graphtrace language', "the operator '//' is not part of the graphtrace language")
     """
     words, plural = _what(node)
-    return f"{words} {'are' if plural else 'is'} not part of the graphtrace language"
+    message = (_("{what} are not part of the graphtrace language") if plural
+               else _("{what} is not part of the graphtrace language"))
+    return message.format(what=words)
 
 
 # ---- arrays ---------------------------------------------------------------------------------------
@@ -279,10 +291,6 @@ def element_suffix(shape: tuple[int, ...], k: int) -> str:
         return f"[{k}]"
     i, j = divmod(k, shape[1])
     return f"[{i},{j}]"
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 def version_name(name: str, n: int) -> str:
@@ -370,9 +378,9 @@ class _Parser:
 
     def _too_many(self, line: int | None) -> LimitError:
         return LimitError(
-            f"the script makes more than {self.max_nodes:,} graph nodes",
+            _("the script makes more than {most} graph nodes").format(most=f"{self.max_nodes:,}"),
             location=self.source.location(line),
-            hint="raise the limit with the environment variable GRAPHTRACE_MAX_NODES",
+            hint=_("raise the limit with the environment variable GRAPHTRACE_MAX_NODES"),
         )
 
     def reserve(self, count: int, node: ast.AST) -> None:
@@ -414,16 +422,17 @@ class _Parser:
                 raise self.error(refusal(stmt), stmt)
         if output is None:
             raise ParseError(
-                "the script assigns no name, so there is no output",
+                _("the script assigns no name, so there is no output"),
                 location=Location(src.name),
-                hint="add an assignment such as `L = (y - z)**2`; the last assigned name is the output",
+                hint=_("add an assignment such as `L = (y - z)**2`; the last assigned name is the output"),
             )
         if output in self.arrays:
             shape = self.arrays[output][0]
             base = output.split("#")[0]
-            raise self.error(f"the output '{base}' is {shape_text(shape)}, but an output is one number",
-                             last, hint=f"end the script with a scalar, e.g. `out = sum({base})` or "
-                                        f"`loss = cross_entropy({base}, y)`")
+            raise self.error(_("the output '{name}' is {shape}, but an output is one number").format(
+                name=base, shape=shape_text(shape)), last,
+                hint=_("end the script with a scalar, e.g. `out = sum({name})` or "
+                       "`loss = cross_entropy({name}, y)`").format(name=base))
         return ParsedScript(src, self.records, output, dict(self.statements), dict(self.arrays))
 
     def parse_ast(self) -> ast.Module:
@@ -435,16 +444,16 @@ class _Parser:
         except SyntaxError as exc:
             msg = exc.msg or "invalid syntax"
             if "too many nested parentheses" in msg:
-                msg = "expression nested too deeply (more than 200 levels of parentheses)"
-                return self._raise(msg, exc.lineno, None, "split it into named intermediate steps")
+                msg = _("expression nested too deeply (more than 200 levels of parentheses)")
+                return self._raise(msg, exc.lineno, None, _("split it into named intermediate steps"))
             line = exc.lineno
             col = exc.offset
             loc_text = self.source.line(line) if line else None
-            return self._raise_loc(f"syntax error: {msg}", Location(self.source.name, line, col, loc_text))
+            return self._raise_loc(_("syntax error: {reason}").format(reason=msg), Location(self.source.name, line, col, loc_text))
         except (RecursionError, MemoryError):
             line = self._deep_line()
-            return self._raise("expression nested too deeply for the parser", line, None,
-                               "split it into named intermediate steps, e.g. `s1 = a + b`, `s2 = s1 + c`")
+            return self._raise(_("expression nested too deeply for the parser"), line, None,
+                               _("split it into named intermediate steps, e.g. `s1 = a + b`, `s2 = s1 + c`"))
         except ValueError as exc:  # e.g. source code string cannot contain null bytes
             raise ParseError(str(exc), location=Location(self.source.name)) from None
 
@@ -469,9 +478,9 @@ class _Parser:
 
     def check_name(self, name: str, node: ast.AST) -> None:
         if name in CALLABLE:
-            raise self.error(f"'{name}' is a function name; choose another name for this value", node)
+            raise self.error(_("'{name}' is a function name; choose another name for this value").format(name=name), node)
         if name in KINDS:
-            raise self.error(f"'{name}' is a declaration kind; choose another name", node)
+            raise self.error(_("'{name}' is a declaration kind; choose another name").format(name=name), node)
 
     def next_version(self, name: str) -> str:
         """The id the next assignment of ``name`` gets (committed by :meth:`commit`)."""
@@ -488,7 +497,7 @@ class _Parser:
     def declaration(self, stmt: ast.AnnAssign) -> None:
         target = stmt.target
         if not isinstance(target, ast.Name):
-            raise self.error("a declaration names one value: `NAME: input = 1.0`", target)
+            raise self.error(_("a declaration names one value: `NAME: input = 1.0`"), target)
         ann = stmt.annotation
         if not isinstance(ann, ast.Name) or ann.id not in KINDS:
             shown = ann.id if isinstance(ann, ast.Name) else ast.unparse(ann)[:40]
@@ -508,7 +517,7 @@ class _Parser:
         if isinstance(stmt.value, ast.List):
             value = self.leaf_array(stmt.value, name, kind)
         else:
-            number = self._number(stmt.value, what=f"the value of {kind} '{name}'")
+            number = self._number(stmt.value, what=_("the value of {kind} '{name}'").format(kind=kind, name=name))
             self.add(NodeRecord(name, kind, None, number, True, stmt.lineno, target.col_offset,
                                 target.end_col_offset or target.col_offset, (), stmt.lineno))
             self.declared[name] = kind
@@ -520,29 +529,30 @@ class _Parser:
         """A list literal's shape and its elements, row-major: rectangular, at most two levels."""
         rows = node.elts
         if not rows:
-            raise self.error("an empty list is not an array: give it at least one element", node)
+            raise self.error(_("an empty list is not an array: give it at least one element"), node)
         if not isinstance(rows[0], ast.List):
             for e in rows:
                 if isinstance(e, ast.List):
-                    raise self.error("this list mixes numbers and lists: a vector holds numbers, a matrix "
-                                     "holds rows of equal length", e)
+                    raise self.error(_("this list mixes numbers and lists: a vector holds numbers, a matrix "
+                                       "holds rows of equal length"), e)
             return (len(rows),), list(rows)
         width = None
         flat: list[ast.expr] = []
         for i, row in enumerate(rows):
             if not isinstance(row, ast.List):
-                raise self.error("this list mixes rows and numbers: every row of a matrix is a list", row)
+                raise self.error(_("this list mixes rows and numbers: every row of a matrix is a list"), row)
             if width is None:
                 width = len(row.elts)
                 if not width:
-                    raise self.error("an empty row is not part of a matrix", row)
+                    raise self.error(_("an empty row is not part of a matrix"), row)
             elif len(row.elts) != width:
-                raise self.error(f"ragged matrix: row {i} has {len(row.elts)} element"
-                                 f"{'s' if len(row.elts) != 1 else ''}, row 0 has {width}", row,
-                                 hint="every row of a matrix has the same length")
+                raise self.error(ngettext("ragged matrix: row {i} has {n} element, row 0 has {width}",
+                                          "ragged matrix: row {i} has {n} elements, row 0 has {width}",
+                                          len(row.elts)).format(i=i, n=len(row.elts), width=width), row,
+                                 hint=_("every row of a matrix has the same length"))
             for e in row.elts:
                 if isinstance(e, ast.List):
-                    raise self.error("arrays have at most two dimensions (vectors and matrices)", e)
+                    raise self.error(_("arrays have at most two dimensions (vectors and matrices)"), e)
             flat.extend(row.elts)
         return (len(rows), width or 0), flat
 
@@ -552,7 +562,8 @@ class _Parser:
         ids = []
         for k, e in enumerate(elts):
             suffix = element_suffix(shape, k)
-            number = self._number(e, what=f"element {suffix} of {kind} '{name}'")
+            number = self._number(e, what=_("element {index} of {kind} '{name}'").format(
+                index=suffix, kind=kind, name=name))
             ident = name + suffix
             self.add(NodeRecord(ident, kind, None, number, True, e.lineno, e.col_offset,
                                 e.end_col_offset or e.col_offset, (), e.end_lineno or e.lineno))
@@ -570,25 +581,25 @@ class _Parser:
             inner = inner.operand
         raw = inner.value if isinstance(inner, ast.Constant) else None
         if not isinstance(raw, (int, float)) or isinstance(raw, bool):
-            raise self.error(f"{what} must be a number", node,
-                             hint="declared values are numbers; compute other values in assignments")
+            raise self.error(_("{what} must be a number").format(what=what), node,
+                             hint=_("declared values are numbers; compute other values in assignments"))
         try:
             value = sign * float(raw)
         except OverflowError:  # an integer literal beyond float64's range (400 digits, say)
             value = math.inf
         if not math.isfinite(value):
-            raise self.error(f"{what} is too large: beyond ±1.8e308, the largest float", node)
+            raise self.error(_("{what} is too large: beyond ±1.8e308, the largest float").format(what=what), node)
         return value
 
     def assignment(self, stmt: ast.Assign) -> str:
         if len(stmt.targets) != 1:
-            raise self.error("assign one name at a time (`a = b = ...` is not allowed)", stmt)
+            raise self.error(_("assign one name at a time (`a = b = ...` is not allowed)"), stmt)
         target = stmt.targets[0]
         if isinstance(target, ast.Subscript):
-            raise self.error("an assignment names a whole value; one element of an array cannot be "
-                             "assigned", target, hint="build a new array instead, e.g. `v = [a, b, c]`")
+            raise self.error(_("an assignment names a whole value; one element of an array cannot be "
+                               "assigned"), target, hint=_("build a new array instead, e.g. `v = [a, b, c]`"))
         if not isinstance(target, ast.Name):
-            raise self.error(f"the left side must be a single name, not {_what(target)[0]}", target)
+            raise self.error(_("the left side must be a single name, not {what}").format(what=_what(target)[0]), target)
         self.check_name(target.id, target)
         ident = self.next_version(target.id)
         value = self.expression(stmt.value, ident)
@@ -601,16 +612,19 @@ class _Parser:
         op_name = type(stmt.op).__name__
         symbol = _BINOP_TEXT.get(op_name, op_name) + "="
         if not isinstance(target, ast.Name):
-            raise self.error(f"'{symbol}' needs a name on the left, not {_what(target)[0]}", target)
+            raise self.error(_("'{symbol}' needs a name on the left, not {what}").format(
+                symbol=symbol, what=_what(target)[0]), target)
         if op_name not in BINARY and op_name != "MatMult":
-            raise self.error(f"the operator '{symbol}' is not part of the graphtrace language", stmt,
-                             hint=_OPERATOR_HINTS.get(op_name))
+            raise self.error(_("{what} is not part of the graphtrace language").format(
+                what=_("the operator '{operator}'").format(operator=symbol)), stmt, hint=_operator_hint(op_name))
         name = target.id
         if name not in self.env:
-            later = " (it is assigned only later)" if name in self.taken else ""
-            raise self.error(f"'{name} {symbol} …' needs an earlier value of '{name}', but '{name}' is "
-                             f"not defined yet{later}", target,
-                             hint=f"give it a first value, e.g. `{name} = 0.0`")
+            message = (_("'{name} {symbol} …' needs an earlier value of '{name}', but '{name}' is not defined "
+                         "yet (it is assigned only later)") if name in self.taken
+                       else _("'{name} {symbol} …' needs an earlier value of '{name}', but '{name}' is not "
+                              "defined yet"))
+            raise self.error(message.format(name=name, symbol=symbol), target,
+                             hint=_("give it a first value, e.g. `{example}`").format(example=f"{name} = 0.0"))
         self.check_name(name, target)
         left = ast.Name(id=name, ctx=ast.Load())
         ast.copy_location(left, target)
@@ -640,7 +654,7 @@ class _Parser:
                     inner = node.operand
                     if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
                         # -2.0 is one constant, not neg(2.0)
-                        value = self._number(node, what="this number")
+                        value = self._number(node, what=_("this number"))
                         results.append(self.const_record(value, node, name if node is root else None))
                     else:
                         stack.append((node, True))
@@ -701,7 +715,7 @@ class _Parser:
                     del results[-n:]
                     for item, e in zip(items, self.layout(node)[1], strict=True):
                         if type(item) is Arr:
-                            raise self.error(f"list elements are numbers, not {shape_text(item.shape)}", e)
+                            raise self.error(_("list elements are numbers, not {shape}").format(shape=shape_text(item.shape)), e)
                     results.append(Arr(ready, items))  # type: ignore[arg-type]
         return self.finish(results[-1], name, root)
 
@@ -729,19 +743,19 @@ class _Parser:
         for k, e in enumerate(elts):
             item = self.expression(e, name + element_suffix(shape, k))
             if type(item) is Arr:
-                raise self.error(f"list elements are numbers, not {shape_text(item.shape)}", e)
+                raise self.error(_("list elements are numbers, not {shape}").format(shape=shape_text(item.shape)), e)
             ids.append(item)
         return Arr(shape, ids)  # type: ignore[arg-type]
 
     def _hint_for(self, node: ast.AST) -> str | None:
         if isinstance(node, ast.BinOp):
-            return _OPERATOR_HINTS.get(type(node.op).__name__)
+            return _operator_hint(type(node.op).__name__)
         if isinstance(node, ast.Attribute):
             if node.attr in METHODS:
-                return f"call it: `.{node.attr}()`"
-            return ("scripts are data, not Python programs: only numbers, names, lists, + - * / ** @, "
-                    "the functions " + ", ".join(CALLABLE) + ", and method calls of the one-argument "
-                    "ones such as x.relu()")
+                return _("call it: `{call}`").format(call=f".{node.attr}()")
+            return _("scripts are data, not Python programs: only numbers, names, lists, + - * / ** @, "
+                     "the functions {names}, and method calls of the one-argument "
+                     "ones such as x.relu()").format(names=", ".join(CALLABLE))
         return None
 
     def check_call(self, node: ast.Call) -> ast.expr | None:
@@ -750,37 +764,40 @@ class _Parser:
         if node.keywords:
             kw = node.keywords[0]
             shown = func.id if isinstance(func, ast.Name) else getattr(func, "attr", "this function")
-            raise self.error(f"keyword arguments are not allowed in {shown}()",
+            raise self.error(_("keyword arguments are not allowed in {function}()").format(function=shown),
                              kw.value if kw.value is not None else node)
         for arg in node.args:
             if isinstance(arg, ast.Starred):
-                raise self.error("starred arguments are not allowed", arg)
+                raise self.error(_("starred arguments are not allowed"), arg)
         if isinstance(func, ast.Attribute):
             name = func.attr
             if name not in METHODS:
                 if name in CALLABLE:
-                    raise self.error(f"{name}() takes more than one argument, so it is not a method", func,
-                                     hint=f"write {name}(…) with its arguments")
+                    raise self.error(_("{name}() takes more than one argument, so it is not a method").format(
+                        name=name), func, hint=_("write {name}(…) with its arguments").format(name=name))
                 hint = _function_hint(name, METHODS)
-                raise self.error(f"'.{name}()' is not a method graphtrace knows", func,
-                                 hint=hint or "method calls work for the one-argument functions: "
-                                 + ", ".join(METHODS))
+                raise self.error(_("'.{name}()' is not a method graphtrace knows").format(name=name), func,
+                                 hint=hint or _("method calls work for the one-argument functions: {names}").format(
+                                     names=", ".join(METHODS)))
             if node.args:
-                raise self.error(f".{name}() takes no arguments when called as a method", node.args[0],
-                                 hint=f"write {name}(x) or x.{name}()")
+                raise self.error(_(".{name}() takes no arguments when called as a method").format(name=name),
+                                 node.args[0], hint=_("write {name}(x) or x.{name}()").format(name=name))
             return func.value
         if not isinstance(func, ast.Name):
-            raise self.error(f"only functions can be called, not {_what(func)[0]}", func,
-                             hint="available functions: " + ", ".join(CALLABLE))
+            raise self.error(_("only functions can be called, not {what}").format(what=_what(func)[0]), func,
+                             hint=_("available functions: {names}").format(names=", ".join(CALLABLE)))
         name = func.id
         if name not in CALLABLE:
             raise self.error(_("unknown function '{name}'").format(name=name), func, hint=_function_hint(name))
         counts = _arg_counts(name)
         if len(node.args) not in counts:
             want = counts[0]
-            plural = "argument" if want == 1 else "arguments"
-            extra = ", or one vector or matrix" if len(counts) > 1 else ""
-            raise self.error(f"{name}() takes {want} {plural}{extra}, got {len(node.args)}", node)
+            message = (ngettext("{name}() takes {n} argument, or one vector or matrix, got {got}",
+                                "{name}() takes {n} arguments, or one vector or matrix, got {got}", want)
+                       if len(counts) > 1 else
+                       ngettext("{name}() takes {n} argument, got {got}", "{name}() takes {n} arguments, got {got}",
+                                want))
+            raise self.error(message.format(name=name, n=want, got=len(node.args)), node)
         return None
 
     def reference(self, node: ast.Name) -> Value:
@@ -798,7 +815,7 @@ class _Parser:
     def constant(self, node: ast.Constant, name: str | None) -> str:
         if type(node.value) not in (int, float):
             raise self.error(refusal(node), node)
-        return self.const_record(self._number(node, what="this number"), node, name)
+        return self.const_record(self._number(node, what=_("this number")), node, name)
 
     def const_record(self, value: float, node: ast.expr, name: str | None) -> str:
         ident = name or self.fresh("const")
@@ -847,10 +864,11 @@ class _Parser:
         else:
             assert isinstance(a, Arr) and isinstance(b, Arr)
             if a.shape != b.shape:
-                message = (OPS[op].mismatch or f"{op}() needs operands of one shape, got {{a}} and {{b}}")
+                message = (_(OPS[op].mismatch) if OPS[op].mismatch
+                           else _("{op}() needs operands of one shape, got {a} and {b}").replace("{op}", op))
                 raise self.error(message.format(a=shape_text(a.shape), b=shape_text(b.shape)), node,
-                                 hint="an elementwise operation takes two arrays of one shape, or an array "
-                                      "and a scalar; @ is the matrix product")
+                                 hint=_("an elementwise operation takes two arrays of one shape, or an array "
+                                        "and a scalar; @ is the matrix product"))
             shape, pairs = a.shape, list(zip(a.ids, b.ids, strict=True))
         self.reserve(len(pairs), node)
         labels = self._labels(name, shape, len(pairs))
@@ -868,15 +886,17 @@ class _Parser:
     def matmul(self, a: Value, b: Value, node: ast.BinOp, name: str | None) -> Value:
         if type(a) is str or type(b) is str:
             side = node.left if type(a) is str else node.right
-            raise self.error("@ multiplies vectors and matrices, and this operand is a scalar", side,
-                             hint="use * to multiply by a scalar")
+            raise self.error(_("@ multiplies vectors and matrices, and this operand is a scalar"), side,
+                             hint=_("use * to multiply by a scalar"))
         assert isinstance(a, Arr) and isinstance(b, Arr)
         sa, sb = a.shape, b.shape
         inner_a = sa[-1]
         inner_b = sb[0]
         if inner_a != inner_b:
-            left = _count(inner_a, "column" if len(sa) == 2 else "element") + " on the left"
-            right = _count(inner_b, "row" if len(sb) == 2 else "element") + " on the right"
+            left = (ngettext("{n} column on the left", "{n} columns on the left", inner_a) if len(sa) == 2
+                    else ngettext("{n} element on the left", "{n} elements on the left", inner_a)).format(n=inner_a)
+            right = (ngettext("{n} row on the right", "{n} rows on the right", inner_b) if len(sb) == 2
+                     else ngettext("{n} element on the right", "{n} elements on the right", inner_b)).format(n=inner_b)
             raise self.error(_("cannot multiply {a} by {b}").format(a=shape_text(sa), b=shape_text(sb)), node,
                              hint=_("the inner sizes must agree, and here there are {left} and {right}").format(
                                  left=left, right=right))
@@ -900,20 +920,21 @@ class _Parser:
 
     def subscript(self, value: Value, node: ast.Subscript) -> Value:
         target = node.value
-        what = f"'{target.id}'" if isinstance(target, ast.Name) else "this value"
+        what = f"'{target.id}'" if isinstance(target, ast.Name) else _("this value")
         if type(value) is str:
-            raise self.error(f"{what} is a scalar: only vectors and matrices can be indexed", node,
-                             hint="declare an array with a list, e.g. `v: input = [1.0, 2.0]`")
+            raise self.error(_("{what} is a scalar: only vectors and matrices can be indexed").format(what=what), node,
+                             hint=_("declare an array with a list, e.g. `v: input = [1.0, 2.0]`"))
         assert isinstance(value, Arr)
         index = node.slice
         items = list(index.elts) if isinstance(index, ast.Tuple) else [index]
         shape = value.shape
         for item in items:
             if isinstance(item, ast.Slice):
-                raise self.error(refusal(item), item, hint="pick elements one by one, e.g. v[0]")
+                raise self.error(refusal(item), item, hint=_("pick elements one by one, e.g. v[0]"))
         if len(items) > len(shape):
-            raise self.error(f"{what} is {shape_text(shape)}: it takes {len(shape)} "
-                             f"ind{'ex' if len(shape) == 1 else 'ices'}, got {len(items)}", index)
+            raise self.error(ngettext("{what} is {shape}: it takes {n} index, got {got}",
+                                      "{what} is {shape}: it takes {n} indices, got {got}", len(shape)).format(
+                what=what, shape=shape_text(shape), n=len(shape), got=len(items)), index)
         at = [self.index(item, size, what, shape) for item, size in zip(items, shape, strict=False)]
         if len(at) == len(shape):
             k = at[0] if len(at) == 1 else at[0] * shape[1] + at[1]
@@ -928,12 +949,12 @@ class _Parser:
         raw = inner.value if isinstance(inner, ast.Constant) else None
         if type(raw) is not int:
             if isinstance(inner, ast.Name):
-                raise self.error(f"an index is an integer literal such as v[0], not the name '{inner.id}'",
-                                 item, hint="arrays are expanded when the script is read, so every index "
-                                            "is a fixed number")
+                raise self.error(_("an index is an integer literal such as v[0], not the name '{name}'").format(
+                    name=inner.id), item, hint=_("arrays are expanded when the script is read, so every index "
+                                                 "is a fixed number"))
             shown = repr(raw) if isinstance(raw, float) else None
-            raise self.error("an index is an integer" + (f", not {shown}" if shown else
-                                                          " literal such as v[0] or W[1, 0]"), item)
+            raise self.error(_("an index is an integer, not {value}").format(value=shown) if shown
+                             else _("an index is an integer literal such as v[0] or W[1, 0]"), item)
         i = sign * raw
         if not -size <= i < size:
             raise self.error(_("index {i} is out of range for {what}, {shape}").format(i=i, what=what, shape=shape_text(shape)),
@@ -959,11 +980,13 @@ class _Parser:
         array = args[0]
         if type(array) is str:
             if op is not None and op.reduction:
-                raise self.error(f"{fn}() takes 2 arguments, or one vector or matrix, and this is one scalar",
-                                 node, hint=f"for two scalars write {fn}(a, b)")
-            takes = "a vector" if op is not None else "a vector or a matrix"
-            raise self.error(f"{fn}() takes {takes}, and this is a scalar", node,
-                             hint="declare a vector with a list, e.g. `v: input = [1.0, 2.0]`")
+                raise self.error(_("{name}() takes 2 arguments, or one vector or matrix, and this is one "
+                                   "scalar").format(name=fn),
+                                 node, hint=_("for two scalars write {name}(a, b)").format(name=fn))
+            message = (_("{name}() takes a vector, and this is a scalar") if op is not None
+                       else _("{name}() takes a vector or a matrix, and this is a scalar"))
+            raise self.error(message.format(name=fn), node,
+                             hint=_("declare a vector with a list, e.g. `v: input = [1.0, 2.0]`"))
         assert isinstance(array, Arr)
         if op is None or op.reduction:
             if fn == _MEAN:
@@ -972,14 +995,15 @@ class _Parser:
                 return self.op_node(_DIV, (total, count), node, name)
             return self.fold(REDUCTIONS[fn], array, node, name)
         if len(array.shape) != 1:
-            raise self.error(f"{fn}() takes a vector, not {shape_text(array.shape)}", node,
-                             hint=f"apply it to one row, e.g. {fn}(W[0])")
+            raise self.error(_("{name}() takes a vector, not {shape}").format(name=fn, shape=shape_text(array.shape)),
+                             node, hint=_("apply it to one row, e.g. {name}(W[0])").format(name=fn))
         ids = array.ids
         if op.takes == "each" and len(ids) ** 2 > self.max_nodes:  # K nodes of K operands each
-            raise LimitError(f"{fn}() of {shape_text(array.shape)} makes {len(ids) ** 2:,} edges, more than "
-                             f"the limit of {self.max_nodes:,} graph nodes",
+            raise LimitError(_("{name}() of {shape} makes {edges} edges, more than the limit of {most} graph "
+                               "nodes").format(name=fn, shape=shape_text(array.shape), edges=f"{len(ids) ** 2:,}",
+                                               most=f"{self.max_nodes:,}"),
                              location=self.source.location(node.lineno, node.col_offset),
-                             hint="raise the limit with the environment variable GRAPHTRACE_MAX_NODES")
+                             hint=_("raise the limit with the environment variable GRAPHTRACE_MAX_NODES"))
         if op.takes == "all":
             return self.op_node(fn, tuple(ids), node, name)
         if op.takes == "each":  # node i takes its own element first, then the others in turn
@@ -992,28 +1016,33 @@ class _Parser:
 
     def class_index(self, value: Value, arg: ast.expr, n: int, fn: str) -> str:
         """The class index of cross_entropy: an integer literal, or a scalar input holding one."""
-        hint = f"the classes of {n} logits are 0 to {n - 1}"
+        hint = _("the classes of {n} logits are 0 to {last}").format(n=n, last=n - 1)
         if type(value) is Arr:
-            raise self.error(f"the class index of {fn}() is one number, not {shape_text(value.shape)}", arg,
+            raise self.error(_("the class index of {name}() is one number, not {shape}").format(
+                name=fn, shape=shape_text(value.shape)), arg,
                              hint=hint)
         assert isinstance(value, str)
         kind = self.declared.get(value)
         if isinstance(arg, ast.Constant) or (isinstance(arg, ast.UnaryOp) and isinstance(arg.operand, ast.Constant)):
-            number = self._number(arg, what="the class index")
+            number = self._number(arg, what=_("the class index"))
             raw = arg.value if isinstance(arg, ast.Constant) else None
             if isinstance(raw, float) or number != int(number) or not 0 <= number < n:
                 shown = repr(raw) if isinstance(raw, float) else f"{number:g}"
-                raise self.error(f"the class index of {fn}() is {shown}; it must be an integer from 0 to "
-                                 f"{n - 1}", arg, hint=hint)
+                raise self.error(_("the class index of {name}() is {value}; it must be an integer from 0 to "
+                                   "{last}").format(name=fn, value=shown, last=n - 1), arg, hint=hint)
             return value
         if kind != "input":
-            what = "a param" if kind == "param" else "computed"
-            raise self.error(f"the class index of {fn}() is an integer literal or an input (a label), and "
-                             f"this one is {what}", arg, hint=f"declare it, e.g. `y: input = 0`; {hint}")
+            message = (_("the class index of {name}() is an integer literal or an input (a label), and this one "
+                         "is a param") if kind == "param"
+                       else _("the class index of {name}() is an integer literal or an input (a label), and this "
+                              "one is computed"))
+            raise self.error(message.format(name=fn), arg,
+                             hint=_("declare it, e.g. `y: input = 0`; {hint}").format(hint=hint))
         number = self.values[value]
         if number != int(number) or not 0 <= number < n:
-            raise self.error(f"the class index '{value}' is {number:g}, but the {n} logits have the classes "
-                             f"0 to {n - 1}", arg, hint=f"declare it with a class, e.g. `{value}: input = 0`")
+            raise self.error(_("the class index '{name}' is {value}, but the {n} logits have the classes "
+                               "0 to {last}").format(name=value, value=f"{number:g}", n=n, last=n - 1), arg,
+                             hint=_("declare it with a class, e.g. `{example}`").format(example=f"{value}: input = 0"))
         return value
 
 

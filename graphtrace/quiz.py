@@ -236,6 +236,7 @@ def make_quiz(graph: Graph, *, ask: Sequence[str] = ASK, blank: float = 0.5, see
             if q.kind == "value":
                 answers[q.id] = float(fwd.values[q.node])
             elif q.kind == "local":
+                assert q.edge is not None  # a local question names its edge
                 answers[q.id] = float(fwd.locals[q.edge])
             elif q.kind == "grad":
                 answers[q.id] = float(grads[q.node])
@@ -518,8 +519,8 @@ def _blank_drawing(quiz: Quiz, variant: Variant, base_options: Mapping[str, Any]
     g = quiz.graph
     results = g.analyse({k: v for k, v in variant.values.items()})
     drawing = draw(g, results, level="scalar", legend=False, **base_options)
-    by_node = {}
-    by_edge = {}
+    by_node: dict[Any, Any] = {}
+    by_edge: dict[Any, Any] = {}
     for q in quiz.questions:
         if q.kind in ("value", "grad"):
             by_node.setdefault(q.node, {})[q.kind] = q.id
@@ -593,10 +594,10 @@ def write_sheet(quiz: Quiz, out: str | os.PathLike[str], *, backend: str = "auto
         raise UsageError(_("cannot write a worksheet to '{path}': use .html, .md, .pdf or .json").format(path=path))
     options = _view_options(quiz.ask)
     base = draw(quiz.graph, quiz.graph.analyse(), level="scalar", legend=False, **options)
-    drawings = [(_blank_drawing(quiz, v, options), {}) for v in quiz.variants]
+    drawings: list[tuple[Any, dict[str, Any]]] = [(_blank_drawing(quiz, v, options), {}) for v in quiz.variants]
     if ext == ".pdf":
-        rows = [_rows(quiz, v) for v in quiz.variants]
-        dots, _placement, size = captioned_pages(base, drawings, rows, backend=backend, timeout=timeout)
+        sheets = [_rows(quiz, v) for v in quiz.variants]
+        dots, _placement, size = captioned_pages(base, drawings, sheets, backend=backend, timeout=timeout)
         data, pages, note = pdf_document(dots, size, backend=backend, timeout=timeout)
         atomic_write(path, data)
         return note or _("{n} pages, {kind}").format(n=len(dots), kind=pages)

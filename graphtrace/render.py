@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from graphtrace.errors import RenderError, UsageError, env_limit
+from graphtrace.i18n import N_, _
 
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "json")
 """Formats :func:`layout` produces. DOT text needs no Graphviz: graphtrace writes it itself."""
@@ -61,12 +62,12 @@ _INSTALL_SYSTEM = (
     "Debian/Ubuntu: sudo apt-get install graphviz; macOS: brew install graphviz; "
     "conda: conda install graphviz"
 )
-_INSTALL_HINT = f"pip install graphviz-pure, or install Graphviz ({_INSTALL_SYSTEM})"
-_TIMEOUT_HINT = (
+_INSTALL_HINT = N_("pip install graphviz-pure, or install Graphviz ({system})")
+_TIMEOUT_HINT = N_(
     "try a coarser --level (neuron or layer), --no-edge-labels, or write DOT with -o graph.dot "
     "and lay it out yourself; raise the limit with --timeout or GRAPHTRACE_RENDER_TIMEOUT"
 )
-_MEMORY_HINT = (
+_MEMORY_HINT = N_(
     "draw a coarser --level (neuron or layer), a part of the graph with --of NAME, or without "
     "edge labels (--no-edge-labels); raise the budget with GRAPHTRACE_LAYOUT_MEMORY_MB"
 )
@@ -108,9 +109,10 @@ def choose_backend(fmt: str, backend: str = "auto") -> Backend:
         UsageError: ``backend`` (or ``GRAPHTRACE_BACKEND``) is not a backend name.
     """
     if fmt not in FORMATS and fmt != "plain":
-        hint = "graphtrace writes .dot files itself, without Graphviz" if fmt == "dot" else None
+        hint = _("graphtrace writes .dot files itself, without Graphviz") if fmt == "dot" else None
         raise RenderError(
-            f"cannot lay out format {fmt!r}; supported formats: {', '.join(FORMATS)}", hint=hint
+            _("cannot lay out format {format}; supported formats: {formats}").format(
+                format=repr(fmt), formats=", ".join(FORMATS)), hint=hint
         )
     wanted = _requested_backend(backend)
     found = {b.name: b for b in find_backends()}
@@ -121,28 +123,29 @@ def choose_backend(fmt: str, backend: str = "auto") -> Backend:
 
     if fmt == "pdf" and "system" not in found:
         raise RenderError(
-            "PDF output needs the system Graphviz ('dot'), which is not installed",
-            hint=f"install it ({_INSTALL_SYSTEM}) or write .svg or .png instead",
+            _("PDF output needs the system Graphviz ('dot'), which is not installed"),
+            hint=_("install it ({system}) or write .svg or .png instead").format(system=_INSTALL_SYSTEM),
         )
     if fmt == "pdf" and wanted == "bundled":
         raise RenderError(
-            "PDF output needs the system Graphviz ('dot'); the bundled graphviz-pure cannot write PDF",
-            hint="use the system or auto backend (unset GRAPHTRACE_BACKEND), or write .svg or .png",
+            _("PDF output needs the system Graphviz ('dot'); the bundled graphviz-pure cannot write PDF"),
+            hint=_("use the system or auto backend (unset GRAPHTRACE_BACKEND), or write .svg or .png"),
         )
     if wanted == "system" and "system" not in found:
         raise RenderError(
-            "the system Graphviz ('dot') is not installed or does not run",
-            hint=f"install it ({_INSTALL_SYSTEM}), or use the bundled backend",
+            _("the system Graphviz ('dot') is not installed or does not run"),
+            hint=_("install it ({system}), or use the bundled backend").format(system=_INSTALL_SYSTEM),
         )
     if wanted == "bundled" and "bundled" not in found:
         raise RenderError(
-            "the bundled Graphviz ('graphviz-pure') is not installed or does not run",
+            _("the bundled Graphviz ('graphviz-pure') is not installed or does not run"),
             hint="pip install graphviz-pure",
         )
     if not found:
-        raise RenderError("no Graphviz found to lay out the graph", hint=_INSTALL_HINT)
+        raise RenderError(_("no Graphviz found to lay out the graph"), hint=_install_hint())
     tried = ", ".join(f"{found[n].executable}" for n in names if n in found)
-    raise RenderError(f"no Graphviz backend can write {fmt!r} (tried {tried})", hint=_INSTALL_HINT)
+    raise RenderError(_("no Graphviz backend can write {format} (tried {tried})").format(format=repr(fmt), tried=tried),
+                      hint=_install_hint())
 
 
 def layout(
@@ -191,7 +194,8 @@ def layout(
             start_new_session=True, preexec_fn=functools.partial(_limit_memory, memory),
         )
     except OSError as exc:
-        raise RenderError(f"cannot run {chosen.executable}: {exc.strerror or exc}") from exc
+        raise RenderError(_("cannot run {program}: {reason}").format(program=chosen.executable,
+                                                                   reason=exc.strerror or exc)) from exc
     _CHILDREN.add(proc)
     try:
         limit = None if math.isinf(seconds) else seconds
@@ -206,13 +210,15 @@ def layout(
         _CHILDREN.discard(proc)
     if proc.returncode != 0:
         if _out_of_memory(proc.returncode, err):
-            raise RenderError(f"Graphviz ({chosen.name}) ran out of its memory budget "
-                              f"({memory // 2**20:,} MiB) laying out this drawing", hint=_MEMORY_HINT)
+            raise RenderError(_("Graphviz ({backend}) ran out of its memory budget ({mib} MiB) laying out this "
+                                "drawing").format(backend=chosen.name, mib=f"{memory // 2**20:,}"),
+                              hint=_(_MEMORY_HINT))
         raise RenderError(
-            f"Graphviz ({chosen.name}, {chosen.executable}) failed: {_failure_reason(proc.returncode, err)}"
+            _("Graphviz ({backend}, {program}) failed: {reason}").format(
+                backend=chosen.name, program=chosen.executable, reason=_failure_reason(proc.returncode, err))
         )
     if not out:
-        raise RenderError(f"Graphviz ({chosen.name}) wrote no {fmt} output")
+        raise RenderError(_("Graphviz ({backend}) wrote no {format} output").format(backend=chosen.name, format=fmt))
     return out
 
 
@@ -236,7 +242,7 @@ def layout_size(
             raise ValueError(head[0])
         scale, width, height = (float(v) for v in head[1:4])
     except (IndexError, ValueError):
-        raise RenderError(f"cannot read the layout size from Graphviz: {text[:80]!r}") from None
+        raise RenderError(_("cannot read the layout size from Graphviz: {text}").format(text=repr(text[:80]))) from None
     return scale * width + _PAD_IN, scale * height + _PAD_IN
 
 
@@ -297,7 +303,7 @@ def render_bytes(
     if sum("[" in line for line in dot_source.splitlines()) > _MEASURE_ABOVE or wanted > DEFAULT_DPI:
         width, height = layout_size(dot_source, backend=chosen, timeout=seconds)
         dpi = png_dpi_for(width, height, max_side=_MAX_PNG_SIDE, max_pixels=_MAX_PNG_PIXELS, default_dpi=wanted)
-    for _ in range(3):
+    for _attempt in range(3):
         remaining = seconds - (time.monotonic() - start)
         if remaining <= 0:
             raise _timeout_error(seconds)
@@ -308,9 +314,9 @@ def render_bytes(
         # Graphviz rounds node and label sizes to whole pixels, so a drawing does not shrink
         # exactly in proportion to the dpi: aim a little under the limit.
         dpi = dpi / over * 0.98
-    raise RenderError(f"cannot fit the PNG within {_MAX_PNG_SIDE:,} pixels a side and "
-                      f"{_MAX_PNG_PIXELS:,} pixels in all",
-                      hint="write .svg (no size limit) or draw a coarser --level")
+    raise RenderError(_("cannot fit the PNG within {side} pixels a side and {pixels} pixels in all").format(
+                          side=f"{_MAX_PNG_SIDE:,}", pixels=f"{_MAX_PNG_PIXELS:,}"),
+                      hint=_("write .svg (no size limit) or draw a coarser --level"))
 
 
 def _png_overshoot(data: bytes) -> float:
@@ -416,10 +422,10 @@ def _requested_backend(backend: str) -> str:
         wanted = os.environ.get("GRAPHTRACE_BACKEND", "").strip().lower() or "auto"
         if wanted not in BACKEND_NAMES:
             raise UsageError(
-                f"GRAPHTRACE_BACKEND={wanted!r} is not a backend; use auto, system or bundled"
+                _("GRAPHTRACE_BACKEND={value} is not a backend; use auto, system or bundled").format(value=repr(wanted))
             )
     elif backend not in BACKEND_NAMES:
-        raise UsageError(f"unknown backend {backend!r}; use auto, system or bundled")
+        raise UsageError(_("unknown backend {backend}; use auto, system or bundled").format(backend=repr(backend)))
     return wanted
 
 
@@ -432,15 +438,19 @@ def _resolve_timeout(timeout: float | None) -> float:
             timeout = float(raw)
         except ValueError:
             raise UsageError(
-                f"GRAPHTRACE_RENDER_TIMEOUT={raw!r} is not a number of seconds"
+                _("GRAPHTRACE_RENDER_TIMEOUT={value} is not a number of seconds").format(value=repr(raw))
             ) from None
     if not timeout > 0:  # also rejects NaN; inf means no limit
-        raise UsageError(f"the render timeout must be a positive number of seconds, not {timeout}")
+        raise UsageError(_("the render timeout must be a positive number of seconds, not {timeout}").format(timeout=timeout))
     return float(timeout)
 
 
 def _timeout_error(seconds: float) -> RenderError:
-    return RenderError(f"layout took longer than {seconds:g} s", hint=_TIMEOUT_HINT)
+    return RenderError(_("layout took longer than {seconds} s").format(seconds=f"{seconds:g}"), hint=_(_TIMEOUT_HINT))
+
+
+def _install_hint() -> str:
+    return _(_INSTALL_HINT).format(system=_INSTALL_SYSTEM)
 
 
 def memory_budget() -> int:
@@ -500,5 +510,5 @@ def _failure_reason(returncode: int, stderr: bytes) -> str:
     if shown:
         return "; ".join(shown)
     if returncode < 0:
-        return f"killed by signal {-returncode}"
-    return f"exit status {returncode}"
+        return _("killed by signal {number}").format(number=-returncode)
+    return _("exit status {number}").format(number=returncode)

@@ -294,10 +294,10 @@ def _picture_body(drawing: Drawing, placement: Placement, colour: _Colours, unsu
             continue
         attrs = dict(box.attrs)
         attrs.update(extra.get(n.id, {}))
-        opts = _node_options(attrs, box.w, box.h, colour)
-        text = _node_text(n.title, n.glyph, n.lines, colour, unsupported)
-        out.append(rf"\node[{opts}, align=center, font=\small] ({n.id}) at ({_pt(box.x)},{_pt(box.y)}) "
-                   rf"{{{text}}};")
+        node_opts = _node_options(attrs, box.w, box.h, colour)
+        node_label = _node_text(n.title, n.glyph, n.lines, colour, unsupported)
+        out.append(rf"\node[{node_opts}, align=center, font=\small] ({n.id}) at ({_pt(box.x)},{_pt(box.y)}) "
+                   rf"{{{node_label}}};")
     return out
 
 
@@ -368,7 +368,7 @@ def to_beamer(drawing: Drawing, placement: Placement, model: Mapping[str, Any],
         captions.append(rf"\only<{k}>{{" + r"\\ ".join(rows) + "}%")
     picture.append(r"\end{tikzpicture}")
     frame_title = latex_text(_("{title}: forward and backward, step by step").format(title=title), unsupported)
-    text = (r"\documentclass[aspectratio=169]{beamer}" "\n" + _PACKAGES + colour.preamble()
+    document = (r"\documentclass[aspectratio=169]{beamer}" "\n" + _PACKAGES + colour.preamble()
             + r"\setbeamertemplate{navigation symbols}{}" "\n"
             + r"\begin{document}" "\n"
             + "% " + _("One frame, one overlay per step; copy the frame into a lecture's slides.") + "\n"
@@ -377,4 +377,4 @@ def to_beamer(drawing: Drawing, placement: Placement, model: Mapping[str, Any],
             + r"\vspace{4pt}\begin{minipage}[t][0.42\textheight][t]{\linewidth}\footnotesize" "\n"
             + "\n".join(captions) + "\n" + r"\end{minipage}" "\n"
             + r"\end{frame}" "\n" + r"\end{document}" "\n")
-    return Picture(text, unsupported)
+    return Picture(document, unsupported)

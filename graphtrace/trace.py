@@ -728,8 +728,7 @@ class TracedGraph(Graph):
         found = self.nx.graph.get("oracle")
         return found if isinstance(found, dict) else None
 
-    def check(self, wrt: Iterable[Any] | None = None, values: Mapping[Any, Any] | None = None,
-              **options: Any) -> CheckReport:
+    def check(self, wrt: Any = None, values: Any = None, **options: Any) -> CheckReport:  # type: ignore[override]
         """As :meth:`graphtrace.Graph.check`, plus the outside oracle's gradient where there is one."""
         report = super().check(wrt, values, **options)
         oracle = self.oracle
