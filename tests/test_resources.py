@@ -149,7 +149,8 @@ def test_random_small_scripts_under_the_cap(tmp_path: Path) -> None:
     (["explore", "S", "--no-open", "-o", "O.html"], chain(1400)),
     (["paths", "S", "--wrt", "x", "--top", "10000", "--json"], ladder(500)),
     (["paths", "S", "--wrt", "x", "--top", "1000000", "--json"], ladder(500)),
-])
+], ids=["render-chain-1400", "render-chain-7000-force", "explore-chain-1400", "paths-top-10000",
+        "paths-top-1000000"])
 def test_issue_examples_stay_bounded(args: list[str], script: str, tmp_path: Path) -> None:
     path = tmp_path / "case.gt"
     path.write_text(script, encoding="utf-8")
