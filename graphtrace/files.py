@@ -57,18 +57,19 @@ def atomic_write(
         return
     folder, name = _check_folder(target)
     mode = _target_mode(target)
-    fd, tmp = _temporary(target, folder, name, ".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException as exc:
-        _remove_quietly(tmp)
-        if isinstance(exc, OSError):
-            raise _output_error(target, folder, exc) from exc
-        raise
-    _commit(tmp, target, folder, mode)
+    with _signals_deferred():  # Ctrl-C or SIGTERM mid-write: the write ends or is undone, then the signal acts
+        fd, tmp = _temporary(target, folder, name, ".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(payload)
+                f.flush()
+                os.fsync(f.fileno())
+        except BaseException as exc:
+            _remove_quietly(tmp)
+            if isinstance(exc, OSError):
+                raise _output_error(target, folder, exc) from exc
+            raise
+        _commit(tmp, target, folder, mode)
 
 
 @contextlib.contextmanager
@@ -106,18 +107,20 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[str]:
     folder, name = _check_folder(target)
     mode = _target_mode(target)
     extension = os.path.splitext(name)[1]
-    fd, tmp = _temporary(target, folder, name, ".tmp" + extension)
-    os.close(fd)
+    with _signals_deferred():
+        fd, tmp = _temporary(target, folder, name, ".tmp" + extension)
+        os.close(fd)
     try:
         yield tmp
     except BaseException:
         # The block's own errors pass through unchanged: they are about the tool, not the file.
         _remove_quietly(tmp)
         raise
-    if not os.path.isfile(tmp):
-        raise OutputError(_("cannot write {path}: the temporary file {tmp} was not written").format(
-            path=repr(target), tmp=repr(tmp)))
-    _commit(tmp, target, folder, mode)
+    with _signals_deferred():
+        if not os.path.isfile(tmp):
+            raise OutputError(_("cannot write {path}: the temporary file {tmp} was not written").format(
+                path=repr(target), tmp=repr(tmp)))
+        _commit(tmp, target, folder, mode)
 
 
 def refuse_inputs(output: str | os.PathLike[str] | None, *inputs: str | os.PathLike[str] | None,
@@ -252,6 +255,36 @@ def _output_error(target: str, folder: str, exc: OSError) -> OutputError:
         )
     reason = exc.strerror or str(exc)
     return OutputError(_("cannot write {path}: {reason}").format(path=repr(target), reason=reason[:1].lower() + reason[1:]))
+
+
+@contextlib.contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT, SIGTERM and SIGHUP for the few instructions that create, fill and rename a
+    temporary file, so that a signal never leaves one behind; a signal that came meanwhile is
+    delivered again at the end, to the handler that was there before (main thread only: other
+    threads cannot take signals)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = {}
+    for name in ("SIGINT", "SIGTERM", "SIGHUP"):
+        sig = getattr(signal, name, None)
+        if sig is not None:
+            try:
+                previous[sig] = signal.signal(sig, lambda number, _frame: came.append(number))
+            except (ValueError, OSError):  # not settable here: leave it as it is
+                pass
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, signal.SIG_DFL if handler is None else handler)
+        if came:
+            signal.raise_signal(came[0])
 
 
 def _remove_quietly(tmp: str) -> None:

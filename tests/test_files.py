@@ -267,3 +267,36 @@ def test_atomic_path_with_graphviz_writing_the_file(tmp_path: Path) -> None:
         )
     assert b"<svg" in target.read_bytes()
     assert _leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("signame", ["SIGINT", "SIGTERM"])
+def test_a_signal_during_an_atomic_write_leaves_no_temporary_file(tmp_path: Path, signame: str,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or SIGTERM) while the temporary file is being filled: the write finishes and is
+    renamed, then the signal acts; nothing half-written is left in the folder."""
+    import signal
+
+    sig = getattr(signal, signame)
+    real_fsync = os.fsync
+
+    def fsync_then_signal(fd: int) -> None:
+        os.kill(os.getpid(), sig)  # arrives mid-write, between the data and the rename
+        real_fsync(fd)
+
+    class Stop(Exception):
+        pass
+
+    def stop(_number: int, _frame: object) -> None:
+        raise Stop
+
+    previous = signal.signal(sig, stop)
+    try:
+        monkeypatch.setattr(files.os, "fsync", fsync_then_signal)
+        with pytest.raises(Stop):
+            atomic_write(tmp_path / "ckpt.gt", "x: input = 1\ny = x*x\n")
+        monkeypatch.setattr(files.os, "fsync", real_fsync)
+    finally:
+        signal.signal(sig, previous)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt.gt"]
+    assert (tmp_path / "ckpt.gt").read_text(encoding="utf-8") == "x: input = 1\ny = x*x\n"
+    assert signal.getsignal(sig) is previous
