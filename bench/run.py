@@ -323,20 +323,33 @@ def chain_script(lines: int) -> str:
     return "\n".join(out) + "\n"
 
 
-def parse_case(args: argparse.Namespace) -> Row:
+def parse_case(args: argparse.Namespace) -> list[Row]:
+    """(e) parse + build: the parser's records, the graph over them (what `grad --json --wrt`
+    pays), and, as a second row, the node and adjacency dicts that drawings and listings read."""
     n = 20_000 if args.quick else 100_000
     text = chain_script(n)
     rep = max(1, min(args.repeat, 3))
     t = median_time(lambda: graphtrace.parse(text, name="chain.gt"), rep, warmup=0)
+
+    def filled() -> Any:
+        g = graphtrace.parse(text, name="chain.gt")
+        g.core.nodes, g.core.pred  # noqa: B018  fills the dicts
+        return g
+
+    t_full = median_time(filled, rep, warmup=0)
     tracemalloc.start()
-    g = graphtrace.parse(text, name="chain.gt")
+    g = filled()
     current, _peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    edges = g.nx.number_of_edges()
-    return {"case": "e", "what": f"parse + build, {n:,}-line script", "edges": edges, "graphtrace": t,
-            "bytes_per_edge": current / edges,
-            "extra": f"{t / edges * 1e6:.2f} µs/edge, {current / edges:.0f} B/edge "
-                     f"({g.nx.number_of_nodes():,} nodes, {edges:,} edges)"}
+    edges = g.core.number_of_edges()
+    nodes = g.core.number_of_nodes()
+    return [{"case": "e", "what": f"parse + build, {n:,}-line script", "edges": edges, "graphtrace": t,
+             "extra": f"{t / edges * 1e6:.2f} µs/edge ({nodes:,} nodes, {edges:,} edges); the records "
+                      "and the graph over them, the dicts not yet made"},
+            {"case": "e", "what": "parse + build + the node and edge dicts", "edges": edges, "graphtrace": t_full,
+             "bytes_per_edge": current / edges,
+             "extra": f"{t_full / edges * 1e6:.2f} µs/edge, {current / edges:.0f} B/edge (what drawings, "
+                      "path listings and g.nx read)"}]
 
 
 def paths_case(args: argparse.Namespace) -> Row:
@@ -521,11 +534,14 @@ def targets(rows: list[Row]) -> list[dict[str, Any]]:
     if cli:
         per = cli["graphtrace"] / cli["edges"] * 1e6
         add("whole-process grad --json --wrt w on (c): ≤ 4 µs per edge", f"{per:.1f} µs per edge", per <= 4)
-    e = find("e")
+    e = find("e", "script")
+    full = find("e", "dicts")
     if e:
         per = e["graphtrace"] / e["edges"] * 1e6
         add("parse + build (e): ≤ 3 µs per edge", f"{per:.2f} µs per edge", per <= 3)
-        add("memory per edge ≤ 1 KiB", f"{e['bytes_per_edge']:.0f} B per edge", e["bytes_per_edge"] <= 1024)
+    if full:
+        add("memory per edge ≤ 1 KiB", f"{full['bytes_per_edge']:.0f} B per edge (dicts made)",
+            full["bytes_per_edge"] <= 1024)
     v = find("g", "--version")
     if v:
         ratio = float(v["extra"].split("ratio ")[1].split(" ")[0])
@@ -563,7 +579,7 @@ def main(argv: list[str] | None = None) -> int:
         args.repeat = 3 if args.quick else 10
     notes: list[str] = []
     rows = training_cases(args, notes)
-    rows.append(parse_case(args))
+    rows.extend(parse_case(args))
     rows.append(paths_case(args))
     rows += cli_cases(args)
     rows += train_cases(args)

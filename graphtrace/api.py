@@ -1,7 +1,8 @@
 """The library's front door: a parsed script as a ``Graph`` with forward, backprop, paths and checks.
 
-``Graph`` wraps the networkx graph (``g.nx``, public and unchanged by evaluation) with the script's
-source and output; every method computes a fresh result object from it, so ``--set`` values,
+``Graph`` wraps the computation graph (``g.core``, networkx's layout without networkx; ``g.nx``,
+the public networkx graph over the same data, made on first use; neither changed by evaluation)
+with the script's source and output; every method computes a fresh result object from it, so ``--set`` values,
 finite differences and training re-evaluate without rebuilding anything. The maths methods ask
 :mod:`graphtrace.compute`; the drawing conveniences (``to_dot``, ``render``, Jupyter's display)
 hand computed results to the presentation modules below this one, which never import it back.
@@ -16,7 +17,6 @@ import os
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
 
-import networkx as nx
 import numpy as np
 
 from . import compute
@@ -24,7 +24,7 @@ from . import paths as _paths
 from .check import CheckReport, Progress, check_work, gradient_entries, numeric_gradient
 from .errors import GraphError, UsageError
 from .evaluate import Forward
-from .graph import build_graph, operands, topological_order
+from .graph import as_graph, build_graph, operands, topological_order
 from .i18n import _
 from .ops import OPS
 from .parse import Source, parse_program, read_source
@@ -43,7 +43,10 @@ class Graph:
     """A computation graph parsed from a script.
 
     Attributes:
-        nx: the networkx MultiDiGraph (nodes: inputs, params, constants, ops; edges keyed by slot).
+        nx: the networkx MultiDiGraph (nodes: inputs, params, constants, ops; edges keyed by slot),
+            made on first use.
+        core: the same graph without networkx (:class:`graphtrace.graph.ComputationGraph`): what
+            the maths reads, so that a command that draws nothing never imports networkx.
         source: the script (text and name), or None for graphs built by hand.
         output: the node whose derivatives are computed.
 
@@ -60,24 +63,30 @@ class Graph:
     (-3.0, -3.0, 1)
     """
 
-    def __init__(self, graph: nx.MultiDiGraph, source: Source | None = None, *, output: Any = None):
-        self.nx = graph
+    def __init__(self, graph: Any, source: Source | None = None, *, output: Any = None):
+        self.core = as_graph(graph)
         self.source = source
-        out = graph.graph.get("output") if output is None else output
-        if out not in graph:
+        out = self.core.graph.get("output") if output is None else output
+        if out not in self.core:
             raise GraphError(self._unknown(out, "output"))
         self.output = out
+
+    @property
+    def nx(self) -> Any:
+        """The networkx MultiDiGraph (made on first use, over the same data as :attr:`core`: a
+        change made through it is seen by every method)."""
+        return self.core.to_networkx()
 
     # ---- names --------------------------------------------------------------------------------
     @property
     def params(self) -> list[Any]:
         """The params, in source order."""
-        return [v for v, d in self.nx.nodes(data=True) if d.get("kind") == "param"]
+        return [v for v, d in self.core.nodes(data=True) if d.get("kind") == "param"]
 
     @property
     def inputs(self) -> list[Any]:
         """The inputs (placeholders), in source order."""
-        return [v for v, d in self.nx.nodes(data=True) if d.get("kind") == "input"]
+        return [v for v, d in self.core.nodes(data=True) if d.get("kind") == "input"]
 
     @property
     def leaves(self) -> list[Any]:
@@ -87,7 +96,7 @@ class Graph:
         >>> parse("a = -4.0; b = 2.0; x: input = 1; c = a*b*x + 3").leaves
         ['a', 'b', 'x']
         """
-        return [v for v, d in self.nx.nodes(data=True)
+        return [v for v, d in self.core.nodes(data=True)
                 if d.get("kind") in ("input", "param") or (d.get("kind") == "const" and d.get("named"))]
 
     def default_wrt(self, values: Mapping[Any, Any] | None = None) -> list[Any]:
@@ -101,16 +110,16 @@ class Graph:
         if self.params:
             return self.params
         leaves = [v for v in self.leaves if not self.label_only(v)]
-        if any(self.nx.nodes[v].get("kind") == "const" for v in leaves):
+        if any(self.core.nodes[v].get("kind") == "const" for v in leaves):
             grads = self.backprop(values)
-            leaves = [v for v in leaves if self.nx.nodes[v].get("kind") != "const"
+            leaves = [v for v in leaves if self.core.nodes[v].get("kind") != "const"
                       or bool(np.all(np.isfinite(grads[v])))]
         return leaves
 
     @property
     def names(self) -> list[Any]:
         """Every node the script named, in source order."""
-        return [v for v, d in self.nx.nodes(data=True) if d.get("named")]
+        return [v for v, d in self.core.nodes(data=True) if d.get("named")]
 
     @property
     def name(self) -> str:
@@ -120,7 +129,7 @@ class Graph:
     def arrays(self) -> dict[str, dict[str, Any]]:
         """The script's arrays: name (``W``, or ``h#2`` for a second version) → ``shape`` and
         ``elements`` (the element node ids ``W[0,0]``, ``W[0,1]``, …, row-major)."""
-        return self.nx.graph.get("arrays", {})
+        return self.core.graph.get("arrays", {})
 
     def expand(self, names: Iterable[Any], *, what: str = "--wrt") -> list[Any]:
         """Node names with each array name replaced by its elements, validated.
@@ -130,7 +139,7 @@ class Graph:
         """
         out: list[Any] = []
         for n in names:
-            if n not in self.nx and n in self.arrays:
+            if n not in self.core and n in self.arrays:
                 out.extend(self.arrays[n]["elements"])
             else:
                 out.append(self.node(n, what=what))
@@ -139,7 +148,9 @@ class Graph:
     def label_only(self, v: Any) -> bool:
         """Whether node ``v`` feeds the graph only as a class index (cross_entropy's label): no
         derivative with respect to it is defined or reported."""
-        g = self.nx
+        g = self.core
+        if not compute.takes_classes(g):
+            return False
         found = False
         for w, keys in g.succ[v].items():
             op = OPS[g.nodes[w]["op"]]
@@ -159,8 +170,8 @@ class Graph:
         try:
             hash(name)
         except TypeError:  # an unhashable name (a list, a dict) is no node either
-            raise GraphError(f"{what} must be a node's name, not {type(name).__name__}") from None
-        if name not in self.nx:
+            raise GraphError(_("{what} must be a node's name, not {kind}").format(what=what, kind=type(name).__name__)) from None
+        if name not in self.core:
             if name in self.arrays:
                 from .parse import shape_text
 
@@ -173,47 +184,53 @@ class Graph:
 
     def with_output(self, name: Any) -> Graph:
         """The same graph with another node as output."""
-        return type(self)(self.nx, self.source, output=self.node(name, what="output"))
+        return type(self)(self.core, self.source, output=self.node(name, what="output"))
 
     @property
     def order(self) -> list[Any]:
         """A deterministic topological order of the nodes."""
-        return topological_order(self.nx)
+        return topological_order(self.core)
 
     def _values(self, values: Mapping[Any, Any] | None) -> Mapping[Any, Any] | None:
         """Check values given by a user or a caller: names of inputs or params, numbers or 1-D arrays."""
         if values is None:
             return None
         if not isinstance(values, Mapping):
-            raise UsageError(f"values must be a mapping of input or param names to numbers, "
-                             f"not {type(values).__name__}")
+            raise UsageError(_("values must be a mapping of input or param names to numbers, not {kind}").format(
+                kind=type(values).__name__))
         for k, v in values.items():
-            if k not in self.nx:
+            if k not in self.core:
                 raise GraphError(self._unknown(k, "--set"))
-            kind = self.nx.nodes[k].get("kind")
+            kind = self.core.nodes[k].get("kind")
             if kind not in ("input", "param"):
-                named = kind == "const" and self.nx.nodes[k].get("named")
-                raise GraphError(f"--set '{k}': only inputs and params can be set; '{k}' is "
-                                 f"{'computed' if kind == 'op' else 'a named constant' if named else 'a constant'}",
-                                 hint=f"declare it '{k}: param = …' (or input) to set it" if named else None)
+                named = kind == "const" and self.core.nodes[k].get("named")
+                message = (_("--set '{name}': only inputs and params can be set; '{name}' is computed")
+                           if kind == "op" else
+                           _("--set '{name}': only inputs and params can be set; '{name}' is a named constant")
+                           if named else
+                           _("--set '{name}': only inputs and params can be set; '{name}' is a constant"))
+                raise GraphError(message.format(name=k),
+                                 hint=_("declare it '{name}: param = …' (or input) to set it").format(name=k)
+                                 if named else None)
             try:
                 arr = np.asarray(v, dtype=float)
             except (TypeError, ValueError):
-                raise UsageError(f"the value of '{k}' must be a number or an array of numbers, "
-                                 f"not {type(v).__name__}") from None
+                raise UsageError(_("the value of '{name}' must be a number or an array of numbers, not {kind}").format(
+                    name=k, kind=type(v).__name__)) from None
             if arr.ndim > 1:
-                raise UsageError(f"the value of '{k}' must be a number or a 1-D batch, got shape {arr.shape}")
+                raise UsageError(_("the value of '{name}' must be a number or a 1-D batch, got shape {shape}").format(
+                    name=k, shape=arr.shape))
         return values
 
     def _one_point(self, values: Mapping[Any, Any] | None, what: str) -> None:
         if values and any(np.ndim(v) > 0 for v in values.values()):
-            raise UsageError(f"{what} compares gradients at one point: give numbers, not arrays "
-                             "(forward() and backprop() take a batch)")
+            raise UsageError(_("{what} compares gradients at one point: give numbers, not arrays "
+                               "(forward() and backprop() take a batch)").format(what=what))
 
     # ---- the three answers --------------------------------------------------------------------
     def forward(self, values: Mapping[Any, Any] | None = None, *, with_locals: bool = True) -> Forward:
         """Every node's value and every edge's local derivative (``values`` override inputs/params)."""
-        return compute.forward(self.nx, self._values(values), output=self.output, with_locals=with_locals,
+        return compute.forward(self.core, self._values(values), output=self.output, with_locals=with_locals,
                                source_text=self.source.text if self.source else None)
 
     def backprop(self, values: Mapping[Any, Any] | Forward | None = None, *,
@@ -230,7 +247,7 @@ class Graph:
         if isinstance(values, Forward):
             values, forward = None, values
         fwd = forward or self.forward(values)
-        grads = Gradients(compute.gradients(self.nx, fwd, self.output))
+        grads = Gradients(compute.gradients(self.core, fwd, self.output))
         grads.output, grads.params = self.output, tuple(self.params)
         return grads
 
@@ -238,18 +255,18 @@ class Graph:
                        forward: Forward | None = None) -> Any:
         """∂output/∂wrt as the course's sum over all paths of edge-derivative products (exact DP)."""
         fwd = forward or self.forward(values)
-        return compute.sum_over_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+        return compute.sum_over_paths(self.core, fwd, self.node(wrt, what="--wrt"), self.output)
 
     def count_paths(self, wrt: Any) -> int:
         """The exact number of paths from ``wrt`` to the output."""
-        return compute.count_paths(self.nx, self.node(wrt, what="--wrt"), self.output)
+        return compute.count_paths(self.core, self.node(wrt, what="--wrt"), self.output)
 
     def paths(self, wrt: Any, *, top: int = 10, values: Mapping[Any, Any] | None = None,
               forward: Forward | None = None) -> list[_paths.Path]:
         """The ``top`` paths from ``wrt`` to the output with the largest |product|, best first
         (a list; Jupyter shows it as a table)."""
         fwd = forward or self.forward(values)
-        found = Paths(compute.top_paths(self.nx, fwd, self.node(wrt, what="--wrt"), self.output, top=top))
+        found = Paths(compute.top_paths(self.core, fwd, self.node(wrt, what="--wrt"), self.output, top=top))
         found.output, found.wrt = self.output, wrt
         return found
 
@@ -263,13 +280,13 @@ class Graph:
         """
         fwd = forward or self.forward(values)
         wrt = self.node(wrt, what="--wrt")
-        return paths_report(self.nx, fwd, self.backprop(forward=fwd), wrt, output=self.output, top=top)
+        return paths_report(self.core, fwd, self.backprop(forward=fwd), wrt, output=self.output, top=top)
 
     def path_flows(self, wrt: Any, *, values: Mapping[Any, Any] | None = None,
                    forward: Forward | None = None) -> dict[tuple[Any, Any, int], float]:
         """Per edge, the summed product of the paths from ``wrt`` through it (for heat maps)."""
         fwd = forward or self.forward(values)
-        return compute.path_flows(self.nx, fwd, self.node(wrt, what="--wrt"), self.output)
+        return compute.path_flows(self.core, fwd, self.node(wrt, what="--wrt"), self.output)
 
     def analyse(self, values: Mapping[Any, Any] | None = None, *, wrt: Any = None, heat: bool = False,
                 top: int = 5) -> Analysis:
@@ -277,14 +294,14 @@ class Graph:
         fwd = self.forward(values)
         if wrt is not None:
             wrt = self.node(wrt, what="--wrt")
-        return analyse(self.nx, fwd, self.backprop(forward=fwd), wrt=wrt, heat=heat, top=top)
+        return analyse(self.core, fwd, self.backprop(forward=fwd), wrt=wrt, heat=heat, top=top)
 
     def numeric(self, wrt: Any, values: Mapping[Any, Any] | None = None, *,
                 forward: Forward | None = None) -> float | None:
         """∂output/∂wrt by central finite differences (forward values only; None: no finite step
         around the point stays inside the function's domain)."""
         fwd = forward or self.forward(values)
-        return numeric_gradient(self.nx, self.node(wrt, what="--wrt"), fwd, self._values(values))
+        return numeric_gradient(self.core, self.node(wrt, what="--wrt"), fwd, self._values(values))
 
     def check(self, wrt: Iterable[Any] | Forward | None = None, values: Mapping[Any, Any] | Forward | None = None,
               *, forward: Forward | None = None, tol: float = 1e-6, numeric: bool = True,
@@ -308,33 +325,34 @@ class Graph:
             values, forward = None, values
         if forward is not None:
             if values is not None:
-                raise UsageError("give values or a Forward to check at, not both")
+                raise UsageError(_("give values or a Forward to check at, not both"))
             # the point the forward pass was taken at: its inputs' and params' values
-            values = {v: forward.values[v] for v in self.nx
-                      if self.nx.nodes[v].get("kind") in ("input", "param") and v in forward.values}
+            values = {v: forward.values[v] for v in self.core
+                      if self.core.nodes[v].get("kind") in ("input", "param") and v in forward.values}
         self._one_point(self._values(values), "check")
         if isinstance(wrt, (str, bytes)):
-            raise UsageError("wrt must be a list of names, e.g. check(['w']), not one string")
+            raise UsageError(_("wrt must be a list of names, e.g. check(['w']), not one string"))
         targets = list(self.default_wrt(values) if wrt is None else self.expand(wrt))
         # A class index (cross_entropy's label) has no derivative: never reported; asked for alone,
         # an error that says why.
         labels = [t for t in targets if self.label_only(t)]
         if labels and len(labels) == len(targets) and wrt is not None:
-            raise GraphError(f"∂{self.output}/∂{labels[0]} is not defined: '{labels[0]}' is a class index "
-                             "(a label that cross_entropy picks a logit with), not a number to differentiate")
+            raise GraphError(_("{dd} is not defined: '{name}' is a class index (a label that cross_entropy "
+                               "picks a logit with), not a number to differentiate").format(
+                dd=f"∂{self.output}/∂{labels[0]}", name=labels[0]))
         targets = [t for t in targets if t not in labels]
-        sample = check_work(len(targets), self.nx.number_of_edges(), numeric_all=numeric_all)  # before any work
+        sample = check_work(len(targets), self.core.number_of_edges(), numeric_all=numeric_all)  # before any work
         fwd = self.forward(values)
         grads = self.backprop(forward=fwd)
         # Path sums, counts and finite differences of all targets run as batched columns (check.py).
-        entries = gradient_entries(self.nx, fwd, grads, targets, values, numeric=numeric,
+        entries = gradient_entries(self.core, fwd, grads, targets, values, numeric=numeric,
                                    numeric_sample=sample, progress=progress)
         sampled = sample if numeric and sample is not None and sample < len(targets) else None
         return CheckReport(entries, tol, fwd, numeric_sampled=sampled)
 
     def warnings(self) -> list[str]:
         """Questionable but valid things about the script (unused params, dead statements)."""
-        up = set(compute.ancestors(self.nx, self.output))
+        up = set(compute.ancestors(self.core, self.output))
         out = []
         for v in self.params:
             if v not in up:
@@ -378,7 +396,7 @@ class Graph:
                                        force=force, top=top, legend=legend)
         if data is not None:
             if format_of(path) != "html":
-                raise UsageError("data is for the explorer page: render to a .html file")
+                raise UsageError(_("data is for the explorer page: render to a .html file"))
             options["data"] = _dataset(data)
         save(self, path, backend=backend, timeout=timeout, fit=fit, **options)
 
@@ -401,7 +419,7 @@ class Graph:
         return Page(page, title=os.path.basename(self.name), height=height)
 
     def to_networkx(self, values: Mapping[Any, Any] | None = None, *,
-                    multigraph: bool = True) -> nx.MultiDiGraph | nx.DiGraph:
+                    multigraph: bool = True) -> Any:
         """A copy of the graph whose nodes carry ``value`` and ``grad`` (∂output/∂node) and whose
         edges carry ``local`` (∂head/∂tail at these values) and ``symbolic`` (its formula in the
         script's names), for networkx's own tools: ``nx.write_graphml``, ``nx.to_latex``, queries.
@@ -423,7 +441,9 @@ class Graph:
 
         fwd = self.forward(values)
         grads = self.backprop(forward=fwd)
-        g = self.nx
+        g = self.core
+        import networkx as nx
+
         out: nx.MultiDiGraph | nx.DiGraph = nx.MultiDiGraph() if multigraph else nx.DiGraph()
         out.graph.update({"output": str(self.output), "name": self.name})
 
@@ -489,7 +509,7 @@ class Graph:
         return bundle
 
     def __repr__(self) -> str:
-        g = self.nx
+        g = self.core
         return (f"<graphtrace.Graph {self.name}: {g.number_of_nodes()} nodes, {g.number_of_edges()} edges, "
                 f"output {self.output!r}, params {self.params[:6]}{'...' if len(self.params) > 6 else ''}>")
 
@@ -501,7 +521,7 @@ def _dataset(data: Any) -> Any:
     if isinstance(data, Dataset):
         return data
     if not isinstance(data, (str, os.PathLike)):
-        raise UsageError(f"data must be a Dataset or a CSV file's path, not {type(data).__name__}")
+        raise UsageError(_("data must be a Dataset or a CSV file's path, not {kind}").format(kind=type(data).__name__))
     if isinstance(data, str) and data.startswith("sample:"):
         from .bundled import resolve
 
@@ -530,8 +550,8 @@ def parse(text: str, *, name: str = "<inline>", output: Any = None) -> Graph:
     12.0
     """
     if not isinstance(text, str):
-        raise UsageError(f"parse takes the script as text (a str), not {type(text).__name__}; "
-                         "load(path) reads a file")
+        raise UsageError(_("parse takes the script as text (a str), not {kind}; load(path) reads a file").format(
+            kind=type(text).__name__))
     return _build(read_source(text=text, name=name), output)
 
 
@@ -547,7 +567,7 @@ def load(path: str | os.PathLike[str], *, output: Any = None, name: str | None =
     9.0
     """
     if not isinstance(path, (str, os.PathLike)):
-        raise UsageError(f"load takes a file path, not {type(path).__name__}; parse(text) reads a script")
+        raise UsageError(_("load takes a file path, not {kind}; parse(text) reads a script").format(kind=type(path).__name__))
     if isinstance(path, str) and path.startswith("sample:"):
         from .bundled import resolve
 

@@ -11,12 +11,11 @@ __all__ = ["backprop"]
 
 from typing import Any
 
-import networkx as nx
-
 from .evaluate import Forward
+from .graph import ComputationGraph
 
 
-def backprop(g: nx.MultiDiGraph, forward: Forward, *, output: Any = None) -> dict[Any, Any]:
+def backprop(g: ComputationGraph, forward: Forward, *, output: Any = None) -> dict[Any, Any]:
     """∂output/∂node for every node of the graph (0.0 for nodes the output does not depend on).
 
     >>> from graphtrace import parse

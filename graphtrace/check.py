@@ -17,13 +17,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from . import compute as _compute
 from .errors import LimitError, UsageError, env_limit
 from .evaluate import Forward
-from .graph import operands
+from .graph import ComputationGraph, operands
+from .i18n import _
 from .ops import OPS
 
 
@@ -49,7 +49,7 @@ def relative_error(a: float, b: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), 1e-12)
 
 
-def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
+def numeric_gradient(g: ComputationGraph, wrt: Any, forward: Forward,
                      values: Mapping[Any, Any] | None = None, *, h: float | None = None) -> float | None:
     """∂output/∂wrt by central differences D(h) = (f(x+h) − f(x−h)) / 2h, from forward values only.
 
@@ -74,7 +74,7 @@ def numeric_gradient(g: nx.MultiDiGraph, wrt: Any, forward: Forward,
     best: float | None = None
     refinements = 0
     f0 = float(forward.values[forward.output])
-    for _ in range(64):
+    for _attempt in range(64):
         if not h > 0 or x + h / 2.0 == x:  # the step underflowed (x near 5e-324): no difference
             return best
         wide = (output_at(x + h) - output_at(x - h)) / (2.0 * h)
@@ -120,7 +120,7 @@ def richardson(wide: Any, narrow: Any) -> Any:
     return (4.0 * narrow - wide) / 3.0
 
 
-def numeric_gradients(g: nx.MultiDiGraph, wrt: Sequence[Any], forward: Forward,
+def numeric_gradients(g: ComputationGraph, wrt: Sequence[Any], forward: Forward,
                       values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> dict[Any, float | None]:
     """:func:`numeric_gradient` for many nodes at once: on one point of a wide graph every
     perturbed run is a column of one batched forward pass (chunked to ``limit`` bytes), same steps,
@@ -178,10 +178,11 @@ def check_work(n_nodes: int, n_edges: int, *, numeric_all: bool = False) -> int 
     work = n_nodes * max(1, n_edges)
     limit = env_limit("GRAPHTRACE_MAX_PATH_WORK", MAX_PATH_WORK)
     if work > limit:
-        raise LimitError(f"path sums for {n_nodes:,} nodes over {n_edges:,} edges ({work:.3g} node·edges, "
-                         f"limit {limit:.3g}) would take minutes",
-                         hint="pass --wrt NAME for the gradients you want (each takes one forward sweep); "
-                              "raise the limit with GRAPHTRACE_MAX_PATH_WORK")
+        raise LimitError(_("path sums for {nodes} nodes over {edges} edges ({work} node·edges, limit {limit}) "
+                           "would take minutes").format(nodes=f"{n_nodes:,}", edges=f"{n_edges:,}",
+                                                        work=f"{work:.3g}", limit=f"{limit:.3g}"),
+                         hint=_("pass --wrt NAME for the gradients you want (each takes one forward sweep); "
+                                "raise the limit with GRAPHTRACE_MAX_PATH_WORK"))
     numeric_limit = env_limit("GRAPHTRACE_MAX_NUMERIC_WORK", MAX_NUMERIC_WORK)
     if numeric_all or work <= numeric_limit:
         return None
@@ -192,7 +193,7 @@ Progress = Callable[[str, int, int], None]
 """``progress(what, done, total)``: called as long work advances (the CLI draws a bar)."""
 
 
-def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, Any], wrt: Sequence[Any],
+def gradient_entries(g: ComputationGraph, forward: Forward, grads: Mapping[Any, Any], wrt: Sequence[Any],
                      values: Mapping[Any, Any] | None = None, *, numeric: bool = True,
                      numeric_sample: int | None = None, progress: Progress | None = None) -> dict[Any, GradientEntry]:
     """The three-way entry of every node in ``wrt``, with the path sums, path counts and kinks of
@@ -227,7 +228,7 @@ def gradient_entries(g: nx.MultiDiGraph, forward: Forward, grads: Mapping[Any, A
 _PROGRESS_STEP = 2_048  # nodes per batch of path sums or finite differences between progress reports
 
 
-def near_kink(g: nx.MultiDiGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-3) -> list[Any]:
+def near_kink(g: ComputationGraph, forward: Forward, nodes: list[Any], *, scale: float = 1e-3) -> list[Any]:
     """The kink ops among ``nodes`` whose operands sit within ``scale`` of a kink (in the FD's reach)."""
     found = []
     for v in nodes:
@@ -289,7 +290,7 @@ class CheckReport:
     def __post_init__(self) -> None:
         # a NaN tolerance would make every comparison false and break strict JSON
         if not (math.isfinite(self.tol) and self.tol >= 0):
-            raise UsageError(f"the tolerance (--tol) must be a finite number ≥ 0, got {self.tol}")
+            raise UsageError(_("the tolerance (--tol) must be a finite number ≥ 0, got {value}").format(value=self.tol))
 
     @property
     def max_abs_error(self) -> float:
@@ -314,7 +315,6 @@ class CheckReport:
 
     def _repr_html_(self) -> str:
         """Jupyter: the three answers side by side, one row per gradient (the first 50)."""
-        from .i18n import _
         from .text import html_table
 
         shown = list(self.entries.values())[:50]

@@ -19,20 +19,21 @@ __all__ = ["WIDE", "uses_engine", "forward", "engine_forward", "gradients", "cou
            "sum_over_paths", "top_paths", "top_limit", "MAX_TOP", "path_flows", "path_totals", "ancestors",
            "perturbed_outputs", "output_at", "mean_loss_and_gradients", "stepper", "CompiledForward"]
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
+from . import graph as _graph
 from . import paths as _reference_paths
 from .backprop import backprop as _reference_backprop
 from .engine import CompiledGraph, Run, compile_graph
 from .errors import EvaluationError, GraphError, LimitError, env_limit
 from .evaluate import Forward
 from .evaluate import evaluate as _reference_evaluate
-from .graph import operands, topological_order
+from .graph import ComputationGraph, as_graph, operands, topological_order
+from .i18n import _
 from .ops import OPS, UNARY
 
 _IDENTITY = UNARY["UAdd"]
@@ -64,28 +65,26 @@ def _wide(prog: CompiledGraph) -> bool:
     return prog.n_groups == 0 or prog.n_ops >= WIDE * prog.n_groups
 
 
-def compilable(g: nx.MultiDiGraph) -> bool:
+def compilable(g: ComputationGraph) -> bool:
     """Whether the engine can compile ``g``: no variadic op (scanned once per graph version).
 
     >>> from graphtrace import parse
     >>> compilable(parse("x: input = 2\\ny = x*x").nx), compilable(parse("v: input = [1, 2]\\ny = logsumexp(v)").nx)
     (True, False)
     """
-    version = getattr(g, "version", None)
-    cached = g.graph.get("_compilable")
-    if cached is not None and version is not None and cached[0] == version:
-        return bool(cached[1])
-    ok = not any(OPS[d["op"]].variadic for _, d in g.nodes(data=True) if d.get("kind") == "op")
-    if version is not None:
-        g.graph["_compilable"] = (version, ok)
-    return ok
+    return not any(OPS[name].variadic for name in as_graph(g).op_names())
 
 
-def _order(g: nx.MultiDiGraph) -> list[Any]:
+def takes_classes(g: ComputationGraph) -> bool:
+    """Whether some op of ``g`` takes a class index (cross_entropy's label)."""
+    return any(OPS[name].takes == "class" for name in as_graph(g).op_names())
+
+
+def _order(g: ComputationGraph) -> list[Any]:
     return compile_graph(g).order if compilable(g) else topological_order(g)
 
 
-def lowered(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
+def lowered(g: ComputationGraph) -> ComputationGraph:
     """``g`` with every variadic op written with ops of one or two operands (``Op.lowered``), for
     the engine: the same nodes keep their ids and values (leaves share their attributes), new ones
     are named ``<node>/<op>_<n>``. Cached on ``g`` per structure version. Training only: the three
@@ -100,7 +99,7 @@ def lowered(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
     cached = g.graph.get("_lowered")
     if cached is not None and cached[0] == version:
         return cached[1]
-    low = g.__class__()
+    low = ComputationGraph()
     low.graph.update({k: v for k, v in g.graph.items() if not k.startswith("_")})
     counter = [0]
 
@@ -131,12 +130,12 @@ def lowered(g: nx.MultiDiGraph) -> nx.MultiDiGraph:
         last = op.lowered(emit, const, list(args))
         node(v, {**d, "op": _IDENTITY}, [last])  # the node itself: the identity of its value
     low.graph["topological"] = True
-    low.graph["built_version"] = getattr(low, "version", None)
+    low.graph["built_version"] = low.version
     g.graph["_lowered"] = (version, low)
     return low
 
 
-def _labels_valid(g: nx.MultiDiGraph, values: Mapping[Any, Any]) -> bool:
+def _labels_valid(g: ComputationGraph, values: Mapping[Any, Any]) -> bool:
     """Whether every class index (cross_entropy's last operand) is a leaf that holds a valid class."""
     for v, d in g.nodes(data=True):
         op = OPS[d["op"]] if d.get("kind") == "op" else None
@@ -151,7 +150,7 @@ def _labels_valid(g: nx.MultiDiGraph, values: Mapping[Any, Any]) -> bool:
     return True
 
 
-def uses_engine(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> bool:
+def uses_engine(g: ComputationGraph, values: Mapping[Any, Any] | None = None) -> bool:
     """Whether the compiled engine runs ``g`` at ``values`` (else the reference evaluator does).
 
     >>> from graphtrace import parse
@@ -165,7 +164,7 @@ def uses_engine(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> 
 
 
 # ---- values and local derivatives ----------------------------------------------------------------
-def forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+def forward(g: ComputationGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
             with_locals: bool = True, source_text: str | None = None, check: bool = True) -> Forward:
     """Every node's value and (``with_locals``) every edge's local derivative.
 
@@ -185,7 +184,7 @@ def forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, outp
                           check=check)
 
 
-def engine_forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
+def engine_forward(g: ComputationGraph, values: Mapping[Any, Any] | None = None, *, output: Any = None,
                    with_locals: bool = True, source_text: str | None = None,
                    check: bool = True) -> CompiledForward:
     """:func:`forward` by the compiled engine, whatever the graph's shape (tests compare the two)."""
@@ -193,21 +192,47 @@ def engine_forward(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, 
     prog = compile_graph(g)
     run = prog.forward(values, check=check, source_text=source_text)
     run.output = output
-    loc: dict[tuple[Any, Any, int], Any] = {}
+    loc: Mapping[tuple[Any, Any, int], Any] = {}
     if with_locals:
         run.L = prog.locals_matrix(run.V, check=check, source_text=source_text, scalar=run.scalar)
-        loc = run.locals()
-    return CompiledForward(run.values(), loc, list(prog.order), output, run)
+        loc = _EdgeLocals(run)
+    return CompiledForward(run.values(), loc, list(prog.order), output, run)  # type: ignore[arg-type]
 
 
-def _output(g: nx.MultiDiGraph, output: Any) -> Any:
+class _EdgeLocals(Mapping[tuple[Any, Any, int], Any]):
+    """``Forward.locals`` of an engine run: (tail, head, slot) → local derivative, the dict made
+    on first use (the engine's sweeps read the matrix; drawings and listings read this)."""
+
+    def __init__(self, run: Run):
+        self._run = run
+        self._made: dict[tuple[Any, Any, int], Any] | None = None
+
+    def _dict(self) -> dict[tuple[Any, Any, int], Any]:
+        if self._made is None:
+            self._made = self._run.locals()
+        return self._made
+
+    def __getitem__(self, key: tuple[Any, Any, int]) -> Any:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[tuple[Any, Any, int]]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return self._run.program.n_edges
+
+    def __repr__(self) -> str:
+        return repr(self._dict())
+
+
+def _output(g: ComputationGraph, output: Any) -> Any:
     output = g.graph.get("output") if output is None else output
     if output not in g:
-        raise GraphError(f"output '{output}' is not a node of the graph")
+        raise GraphError(_("output '{name}' is not a node of the graph").format(name=output))
     return output
 
 
-def _run_of(g: nx.MultiDiGraph, fwd: Forward) -> Run | None:
+def _run_of(g: ComputationGraph, fwd: Forward) -> Run | None:
     """The engine run behind ``fwd`` when it holds this graph's local derivatives, else None."""
     run = getattr(fwd, "run", None)
     if run is None or run.L is None or run.program is not compile_graph(g):
@@ -215,13 +240,13 @@ def _run_of(g: nx.MultiDiGraph, fwd: Forward) -> Run | None:
     return run
 
 
-def _scalar_locals(g: nx.MultiDiGraph, fwd: Forward) -> np.ndarray | None:
+def _scalar_locals(g: ComputationGraph, fwd: Forward) -> np.ndarray | None:
     run = _run_of(g, fwd)
     return run.L if run is not None and run.scalar else None
 
 
 # ---- gradients -----------------------------------------------------------------------------------
-def gradients(g: nx.MultiDiGraph, fwd: Forward, output: Any = None) -> dict[Any, Any]:
+def gradients(g: ComputationGraph, fwd: Forward, output: Any = None) -> dict[Any, Any]:
     """∂output/∂node for every node, by reverse accumulation (the engine's sweep when ``fwd``
     came from the engine, else the reference backprop)."""
     output = fwd.output if output is None else output
@@ -233,7 +258,7 @@ def gradients(g: nx.MultiDiGraph, fwd: Forward, output: Any = None) -> dict[Any,
     return dict(zip(run.program.order, rows, strict=True))
 
 
-def mean_loss_and_gradients(g: nx.MultiDiGraph, values: Mapping[Any, Any], params: Sequence[Any], *,
+def mean_loss_and_gradients(g: ComputationGraph, values: Mapping[Any, Any], params: Sequence[Any], *,
                             output: Any = None, source_text: str | None = None) -> tuple[float, list[float]]:
     """The mean output over a batch and the mean ∂output/∂param of each of ``params``: one
     forward and one backward pass (the engine's, batched; a graph compiled once per training run).
@@ -267,7 +292,7 @@ class _ValuesStepper:
     """:func:`stepper` for a graph the engine does not compile: :func:`mean_loss_and_gradients` on
     dictionaries, one per step."""
 
-    def __init__(self, g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
+    def __init__(self, g: ComputationGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
                  source_text: str | None):
         self.g, self.output, self.source_text = g, output, source_text
         self.inputs, self.params = list(inputs), list(params)
@@ -292,7 +317,7 @@ class _LoweredStepper(_ValuesStepper):
     :func:`lowered`) while every class index is valid and every value finite; else the reference's
     step, whose error names the script's node (as :func:`mean_loss_and_gradients` decides)."""
 
-    def __init__(self, g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
+    def __init__(self, g: ComputationGraph, inputs: Sequence[Any], params: Sequence[Any], output: Any,
                  source_text: str | None):
         super().__init__(g, inputs, params, output, source_text)
         self.fast = compile_graph(lowered(g)).stepper(inputs, params, output=output)
@@ -337,7 +362,7 @@ class _LoweredStepper(_ValuesStepper):
         return super().step(X, P, check=check)
 
 
-def stepper(g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], *, output: Any = None,
+def stepper(g: ComputationGraph, inputs: Sequence[Any], params: Sequence[Any], *, output: Any = None,
             source_text: str | None = None) -> Any:
     """A training step made once: ``step(X, P)`` gives the mean output over the batch ``X`` (one row
     per input, one column per sample) and the mean ∂output/∂param for the params ``P``, a vector in
@@ -357,7 +382,7 @@ def stepper(g: nx.MultiDiGraph, inputs: Sequence[Any], params: Sequence[Any], *,
 
 
 # ---- paths ---------------------------------------------------------------------------------------
-def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
+def count_paths(g: ComputationGraph, wrt: Any, output: Any) -> int:
     """The exact number of paths from ``wrt`` to ``output`` (a Python int, however large).
 
     >>> from graphtrace import parse
@@ -372,7 +397,7 @@ def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any) -> int:
     return int(n) if n < _EXACT / 2 else prog.exact_counts(rows, output)[0]
 
 
-def sum_over_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None) -> Any:
+def sum_over_paths(g: ComputationGraph, fwd: Forward, wrt: Any, output: Any = None) -> Any:
     """The course's sum over all paths from ``wrt`` of the products of local derivatives: a forward
     dynamic program (the engine's vectorised sweep, or the reference one for batched values and
     nodes no input or param feeds)."""
@@ -396,14 +421,15 @@ def top_limit() -> int:
     return env_limit("GRAPHTRACE_MAX_TOP", MAX_TOP)
 
 
-def top_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None, *,
+def top_paths(g: ComputationGraph, fwd: Forward, wrt: Any, output: Any = None, *,
               top: int = 10) -> list[_reference_paths.Path]:
     """The ``top`` paths from ``wrt`` with the largest |product|, best first (a k-best DP)."""
     limit = top_limit()
     if top > limit:
-        raise LimitError(f"--top {top:,} asks for more paths than graphtrace lists ({limit:,})",
-                         hint="the count and the sum over all paths are exact whatever --top is; "
-                              "raise the limit with GRAPHTRACE_MAX_TOP")
+        raise LimitError(_("--top {top} asks for more paths than graphtrace lists ({limit})").format(
+                             top=f"{top:,}", limit=f"{limit:,}"),
+                         hint=_("the count and the sum over all paths are exact whatever --top is; "
+                                "raise the limit with GRAPHTRACE_MAX_TOP"))
     output = fwd.output if output is None else output
     L = _scalar_locals(g, fwd)
     prog = compile_graph(g) if L is not None else None
@@ -418,27 +444,27 @@ def top_paths(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None, *,
     return found
 
 
-def path_flows(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, output: Any = None) -> dict[tuple[Any, Any, int], float]:
+def path_flows(g: ComputationGraph, fwd: Forward, wrt: Any, output: Any = None) -> dict[tuple[Any, Any, int], float]:
     """Per edge, the summed product of the paths from ``wrt`` through it (for heat maps)."""
     return _reference_paths.path_flows(g, fwd, wrt, output)
 
 
-def between(g: nx.MultiDiGraph, wrt: Any, output: Any) -> list[Any]:
+def between(g: ComputationGraph, wrt: Any, output: Any) -> list[Any]:
     """The nodes on some path from ``wrt`` to ``output``, in topological order."""
     return _reference_paths.between(g, _order(g), wrt, output)
 
 
-def ancestors(g: nx.MultiDiGraph, output: Any) -> list[Any]:
+def ancestors(g: ComputationGraph, output: Any) -> list[Any]:
     """``output`` and every node it depends on, in topological order."""
     if uses_engine(g):
         prog = compile_graph(g)
         mask = prog.ancestors(output)
         return [v for v, m in zip(prog.order, mask.tolist(), strict=True) if m]
-    up = nx.ancestors(g, output)
+    up = _graph.ancestors(g, output)
     return [v for v in _order(g) if v in up or v == output]
 
 
-def path_totals(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], output: Any, *,
+def path_totals(g: ComputationGraph, fwd: Forward, wrt: Sequence[Any], output: Any, *,
                 marked: Sequence[Any] = ()) -> dict[Any, tuple[float, int, list[Any]]]:
     """For each node of ``wrt``: its sum over paths, its exact path count, and which of the
     ``marked`` nodes lie on one of its paths to ``output`` (check marks kinks this way).
@@ -477,7 +503,7 @@ def path_totals(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], output: An
 
 
 # ---- finite differences: forward runs only ---------------------------------------------------------
-def output_at(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, point: float,
+def output_at(g: ComputationGraph, fwd: Forward, wrt: Any, point: float,
               values: Mapping[Any, Any] | None = None) -> float:
     """The output's value with node ``wrt`` set to ``point`` (a leaf is set before the pass; an
     intermediate node's value is replaced and everything downstream re-evaluated)."""
@@ -491,12 +517,17 @@ def output_at(g: nx.MultiDiGraph, fwd: Forward, wrt: Any, point: float,
     return float(f.values[fwd.output])
 
 
-def perturbed_outputs(g: nx.MultiDiGraph, fwd: Forward, wrt: Sequence[Any], steps: Sequence[float],
+def _one_point(fwd: Forward) -> bool:
+    """Whether every value of ``fwd`` is one number (not a batch)."""
+    return not any(not isinstance(x, (float, int)) and np.ndim(x) != 0 for x in fwd.values.values())
+
+
+def perturbed_outputs(g: ComputationGraph, fwd: Forward, wrt: Sequence[Any], steps: Sequence[float],
                       values: Mapping[Any, Any] | None = None, *, limit: int | None = None) -> np.ndarray | None:
     """Output values with ``wrt[k]`` shifted by ``+steps[k]`` (column 0) and ``-steps[k]`` (column 1):
     columns of batched engine passes, chunked to ``limit`` bytes. None when these values are not
     one point of a wide graph: the caller then takes :func:`output_at` node by node."""
-    if any(np.ndim(x) != 0 for x in fwd.values.values()) or not uses_engine(g):
+    if not _one_point(fwd) or not uses_engine(g):
         return None
     prog = compile_graph(g)
     base = np.fromiter((fwd.values[v] for v in prog.order), dtype=float, count=prog.n_nodes)[:, None]

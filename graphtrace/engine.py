@@ -39,12 +39,12 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from .errors import GraphError
 from .evaluate import nonfinite_error
-from .graph import operands, topological_order
+from .graph import ComputationGraph, as_graph, operands, topological_order
+from .i18n import _
 from .ops import OPS, Op
 
 CHUNK_BYTES = 64 * 2**20
@@ -229,7 +229,7 @@ class CompiledGraph:
     ([2.0, 5.0], [2.0, 4.0])
     """
 
-    def __init__(self, g: nx.MultiDiGraph):
+    def __init__(self, g: ComputationGraph):
         self.graph = g
         self.version = getattr(g, "version", None)
         order = topological_order(g)
@@ -239,7 +239,8 @@ class CompiledGraph:
         n = len(order)
         self.n_nodes = n
         nodes = g._node  # the raw dicts behind g.nodes and g.pred: views cost ~1 µs a lookup
-        pred = g._pred
+        records = g.records()  # the parser's records while the graph is as parsed: no edges walked
+        pred = g._pred if records is None else {}
         lv = [0] * n
         alive = [False] * n  # depends on an input or param (or is one)
         op_rows: list[int] = []
@@ -250,22 +251,27 @@ class CompiledGraph:
         names = sorted(OPS)  # op codes: positions in the sorted registry names (stable)
         code = {name: c for c, name in enumerate(names)}
         for i, v in enumerate(order):
-            d = nodes[v]
-            if d.get("kind") != "op":
-                leaves.append(i)
-                alive[i] = d.get("kind") in ("input", "param")
-                continue
-            op = OPS[d["op"]]
-            rows = [-1] * op.arity
-            for u, keys in pred[v].items():  # edge keys are argument slots
-                for key in keys:
-                    if not (isinstance(key, int) and 0 <= key < op.arity and rows[key] < 0):
-                        raise GraphError(f"node '{v}' ({op.name}): bad operand slot {key!r}")
-                    rows[key] = index[u]
-            if -1 in rows:
-                raise GraphError(f"node '{v}' ({op.name}) has a missing operand, expected {op.arity}")
+            if records is not None:
+                r = records[i]
+                if r.op is None:
+                    leaves.append(i)
+                    alive[i] = r.kind in ("input", "param")
+                    continue
+                op = OPS[r.op]
+                if len(r.operands) != op.arity:  # a variadic op (the dicts' path says the same)
+                    rows = _operand_rows(op, v, {u: {k: {}} for k, u in enumerate(r.operands)}, index)
+                else:
+                    rows = [index[u] for u in r.operands]
+            else:
+                d = nodes[v]
+                if d.get("kind") != "op":
+                    leaves.append(i)
+                    alive[i] = d.get("kind") in ("input", "param")
+                    continue
+                op = OPS[d["op"]]
+                rows = _operand_rows(op, v, pred[v], index)
             if op.arity > 2:
-                raise GraphError(f"node '{v}': ops of more than two operands are not compiled")
+                raise GraphError(_("node '{node}': ops of more than two operands are not compiled").format(node=v))
             lv[i] = 1 + max(lv[r] for r in rows)
             alive[i] = any(alive[r] for r in rows)
             op_rows.append(i)
@@ -337,7 +343,7 @@ class CompiledGraph:
         try:
             return self.index[name]
         except KeyError:
-            raise GraphError(f"'{name}' is not a node of the graph") from None
+            raise GraphError(_("'{name}' is not a node of the graph").format(name=name)) from None
 
     def ancestors(self, output: Any) -> np.ndarray:
         """(n_nodes,) mask of ``output`` and every node it depends on."""
@@ -587,20 +593,21 @@ class CompiledGraph:
         for name, val in (values or {}).items():
             kind = nodes[name].get("kind") if name in index else None
             if kind not in ("input", "param", "const"):
-                what = "not a node of this graph" if kind is None else "computed, not an input or param"
-                raise GraphError(f"cannot set '{name}': it is {what}")
+                raise GraphError((_("cannot set '{name}': it is not a node of this graph") if kind is None else
+                                  _("cannot set '{name}': it is computed, not an input or param")).format(name=name))
             if type(val) is float or type(val) is int:
                 rows.append(index[name])
                 nums.append(val)
                 continue
             arr = np.asarray(val, dtype=float)
             if arr.ndim > 1:
-                raise GraphError(f"the value of '{name}' must be a number or a 1-D batch, got shape {arr.shape}")
+                raise GraphError(_("the value of '{name}' must be a number or a 1-D batch, got shape {shape}").format(
+                    name=name, shape=arr.shape))
             if arr.ndim == 1:
                 sizes.add(arr.shape[0])
             given.append((index[name], arr))
         if len(sizes) > 1:
-            raise GraphError(f"batched values have different lengths: {sorted(sizes)}")
+            raise GraphError(_("batched values have different lengths: {lengths}").format(lengths=sorted(sizes)))
         return rows, nums, given, sizes
 
     def initial(self, values: Mapping[Any, Any] | None = None, *, batch: int | None = None) -> tuple[np.ndarray, bool]:
@@ -1236,7 +1243,7 @@ class _Fast:
         arg1 = np.full(n + 1, -1, dtype=np.int64)
         arg0[rows_arr] = a0
         arg1[rows_arr] = a1
-        nodes = prog.graph._node
+        nodes: Any = prog.graph._node
         kind_codes = {"input": _INPUT, "param": _PARAM, "const": _CONST}
         kind = np.zeros(n + 1, dtype=np.int64)
         kind[prog.leaves] = [kind_codes.get(nodes[prog.order[r]].get("kind"), _CONST) for r in prog.leaves.tolist()]
@@ -2101,7 +2108,7 @@ class Run:
         """∂output/∂``name`` (needs :meth:`CompiledGraph.forward_backward`)."""
         G = self.G
         if G is None:
-            raise GraphError("this run has no gradients: use forward_backward")
+            raise GraphError(_("this run has no gradients: use forward_backward"))
         return self._pick(G[self.program.row(name)])
 
     def values(self) -> dict[Any, Any]:
@@ -2112,7 +2119,7 @@ class Run:
         """node → ∂output/∂node, for every node in topological order."""
         G = self.G
         if G is None:
-            raise GraphError("this run has no gradients: use forward_backward")
+            raise GraphError(_("this run has no gradients: use forward_backward"))
         return self._as_dict(G)
 
     def locals(self) -> dict[tuple[Any, Any, int], Any]:
@@ -2131,7 +2138,20 @@ class Run:
         return dict(zip(self.program.order, rows, strict=True))
 
 
-def compile_graph(g: nx.MultiDiGraph) -> CompiledGraph:
+def _operand_rows(op: Op, v: Any, into: Mapping[Any, Mapping[Any, Any]], index: Mapping[Any, int]) -> list[int]:
+    """The rows of node ``v``'s operands in slot order, from its in-edges (keyed by slot)."""
+    rows = [-1] * op.arity
+    for u, keys in into.items():  # edge keys are argument slots
+        for key in keys:
+            if not (isinstance(key, int) and 0 <= key < op.arity and rows[key] < 0):
+                raise GraphError(_("node '{node}' ({op}): bad operand slot {slot}").format(node=v, op=op.name, slot=repr(key)))
+            rows[key] = index[u]
+    if -1 in rows:
+        raise GraphError(_("node '{node}' ({op}) has a missing operand, expected {n}").format(node=v, op=op.name, n=op.arity))
+    return rows
+
+
+def compile_graph(g: ComputationGraph) -> CompiledGraph:
     """The compiled :class:`CompiledGraph` of ``g``, cached on the graph.
 
     A graph with a ``version`` counter (graphtrace's ComputationGraph: it grows on every node or
@@ -2145,7 +2165,8 @@ def compile_graph(g: nx.MultiDiGraph) -> CompiledGraph:
     >>> compile_graph(g) is compile_graph(g)
     True
     """
-    version = getattr(g, "version", None)
+    g = as_graph(g)  # networkx's face and graphtrace's graph share one compiled form
+    version = g.version
     if version is None:
         return CompiledGraph(g)
     cached = g.__dict__.get("_graphtrace_program")

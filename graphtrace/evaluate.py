@@ -15,11 +15,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
+from . import graph as _graph
 from .errors import EvaluationError, GraphError, Location
-from .graph import operands, topological_order
+from .graph import ComputationGraph, operands, topological_order
 from .i18n import _
 from .ops import OPS
 from .text import char_column
@@ -76,7 +76,7 @@ def _finite(x: Any) -> bool:
     return bool(np.all(np.isfinite(x)))
 
 
-def leaf_values(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> dict[Any, Any]:
+def leaf_values(g: ComputationGraph, values: Mapping[Any, Any] | None = None) -> dict[Any, Any]:
     """The value of every input, param and constant: the graph's own, overridden by ``values``.
 
     Raises GraphError for a name in ``values`` that is not an input or param of the graph.
@@ -86,13 +86,13 @@ def leaf_values(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None) -> 
         for name, val in values.items():
             kind = g.nodes[name].get("kind") if name in g else None
             if kind not in ("input", "param", "const"):
-                what = "not a node of this graph" if kind is None else "computed, not an input or param"
-                raise GraphError(f"cannot set '{name}': it is {what}")
+                raise GraphError((_("cannot set '{name}': it is not a node of this graph") if kind is None else
+                                  _("cannot set '{name}': it is computed, not an input or param")).format(name=name))
             out[name] = val
     return out
 
 
-def location_of(g: nx.MultiDiGraph, v: Any, source_text: str | None = None) -> Location:
+def location_of(g: ComputationGraph, v: Any, source_text: str | None = None) -> Location:
     """Where node ``v`` comes from in its script (for messages)."""
     d = g.nodes[v]
     line = d.get("line")
@@ -106,7 +106,7 @@ def location_of(g: nx.MultiDiGraph, v: Any, source_text: str | None = None) -> L
     return Location(g.graph.get("source", "<script>"), line, col, text)
 
 
-def nonfinite_error(g: nx.MultiDiGraph, v: Any, args: list[Any], out: Any, *,
+def nonfinite_error(g: ComputationGraph, v: Any, args: list[Any], out: Any, *,
                     source_text: str | None = None, what: str = "value") -> EvaluationError:
     """An error naming the node whose value (or local derivative) is not finite, and why."""
     op = OPS[g.nodes[v]["op"]]
@@ -138,7 +138,7 @@ def nonfinite_error(g: nx.MultiDiGraph, v: Any, args: list[Any], out: Any, *,
                            hint=_("change the inputs with --set, or guard the expression (e.g. log(x + 1e-12))"))
 
 
-def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
+def evaluate(g: ComputationGraph, values: Mapping[Any, Any] | None = None, *,
              output: Any = None, with_locals: bool = True, overrides: Mapping[Any, Any] | None = None,
              source_text: str | None = None, check: bool = True) -> Forward:
     """Run the forward pass: every node's value, then every edge's local derivative.
@@ -161,7 +161,7 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
     env = leaf_values(g, values)
     output = g.graph.get("output") if output is None else output
     if output not in g:
-        raise GraphError(f"output '{output}' is not a node of the graph")
+        raise GraphError(_("output '{name}' is not a node of the graph").format(name=output))
     nodes = g.nodes
     with np.errstate(all="ignore"):
         for v in order:
@@ -204,10 +204,10 @@ def evaluate(g: nx.MultiDiGraph, values: Mapping[Any, Any] | None = None, *,
     return Forward(env, loc, order, output)
 
 
-def _live(g: nx.MultiDiGraph) -> set[Any]:
+def _live(g: ComputationGraph) -> set[Any]:
     """Nodes that depend on an input or param: only their local derivatives matter."""
     seeds = [v for v, d in g.nodes(data=True) if d.get("kind") in ("input", "param")]
     live: set[Any] = set(seeds)
     for s in seeds:
-        live |= nx.descendants(g, s)
+        live |= _graph.descendants(g, s)
     return live

@@ -79,9 +79,19 @@ def env_language(environ: Mapping[str, str] | None = None) -> str:
     return "en"
 
 
+_env_seen: tuple[tuple[str | None, ...], str] = ((), "en")  # the environment last read, and its language
+
+
 def language() -> str:
     """The language texts are written in now (``en`` or ``ru``)."""
-    return _chosen if _chosen is not None else env_language()
+    global _env_seen
+    if _chosen is not None:
+        return _chosen
+    environ = os.environ
+    key = tuple(environ.get(var) for var in _ENV_ORDER)  # cheap: each text asks (9,000 times in a big script)
+    if key != _env_seen[0]:
+        _env_seen = (key, env_language(environ))
+    return _env_seen[1]
 
 
 def set_language(lang: str | None) -> str:

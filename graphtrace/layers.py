@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GraphError
+from .i18n import _
 
 TARGET = "y"
 """The name of the target input in data sets and generated networks."""
@@ -54,7 +55,7 @@ def annotate_mlp(graph: Any) -> bool:
     """
     if _annotate_arrays(graph):
         return True
-    nodes = graph.nx.nodes
+    nodes = graph.core.nodes
     found: dict[Any, tuple[int | None, int | None, str]] = {}
     for v in graph.names:
         s = str(v)
@@ -92,7 +93,7 @@ def annotate_mlp(graph: Any) -> bool:
         d["role"] = role
         if d.get("kind") == "op" and d.get("line") is not None:
             by_line[d["line"]] = (layer_of, neuron_of)
-    for _, d in graph.nx.nodes(data=True):
+    for _node, d in graph.core.nodes(data=True):
         if d.get("named") or d.get("line") not in by_line:
             continue
         line_layer, line_neuron = by_line[d["line"]]
@@ -105,7 +106,7 @@ def annotate_mlp(graph: Any) -> bool:
 def _annotate_arrays(graph: Any) -> bool:
     """:func:`annotate_mlp` for a network in array form; False (nothing set) for other graphs."""
     arrays = getattr(graph, "arrays", None) or {}
-    g = graph.nx
+    g = graph.core
     nodes = g.nodes
     weights = {int(m.group(1)): a for name, a in arrays.items()
                if (m := re.fullmatch(r"W(\d+)", name)) and nodes[a["elements"][0]].get("kind") == "param"}
@@ -162,7 +163,7 @@ def _annotate_arrays(graph: Any) -> bool:
 def _value_of(graph: Any, name: str, values: Mapping[Any, Any] | None) -> float:
     if values is not None and name in values:
         return float(values[name])
-    return float(graph.nx.nodes[name]["value"])
+    return float(graph.core.nodes[name]["value"])
 
 
 def layer_weights(graph: Any, values: Mapping[Any, Any] | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -190,13 +191,14 @@ def layer_weights(graph: Any, values: Mapping[Any, Any] | None = None) -> list[t
         elif m := re.fullmatch(r"b(\d+)_(\d+)", s):
             biases[(int(m.group(1)), int(m.group(2)))] = s
     if not weights:
-        raise GraphError(f"{graph.name} has no weights named w{{layer}}_{{input}}_{{neuron}} (is it made by `graphtrace mlp`?)")
+        raise GraphError(_("{graph} has no weights named {pattern} (is it made by `graphtrace mlp`?)").format(
+            graph=graph.name, pattern="w{layer}_{input}_{neuron}"))
     out = []
     n_layers = max(k[0] for k in weights)
     for layer in range(1, n_layers + 1):
         keys = [k for k in weights if k[0] == layer]
         if not keys:
-            raise GraphError(f"{graph.name}: layer {layer} has no weights")
+            raise GraphError(_("{graph}: layer {layer} has no weights").format(graph=graph.name, layer=layer))
         fan_in = max(k[1] for k in keys)
         fan_out = max(k[2] for k in keys)
         w = np.zeros((fan_in, fan_out))
@@ -205,12 +207,12 @@ def layer_weights(graph: Any, values: Mapping[Any, Any] | None = None) -> list[t
             for j in range(1, fan_out + 1):
                 name = weights.get((layer, i, j))
                 if name is None:
-                    raise GraphError(f"{graph.name}: missing weight w{layer}_{i}_{j}")
+                    raise GraphError(_("{graph}: missing weight {name}").format(graph=graph.name, name=f"w{layer}_{i}_{j}"))
                 w[i - 1, j - 1] = _value_of(graph, name, values)
         for j in range(1, fan_out + 1):
             name = biases.get((layer, j))
             if name is None:
-                raise GraphError(f"{graph.name}: missing bias b{layer}_{j}")
+                raise GraphError(_("{graph}: missing bias {name}").format(graph=graph.name, name=f"b{layer}_{j}"))
             b[j - 1] = _value_of(graph, name, values)
         out.append((w, b))
     return out
@@ -220,7 +222,7 @@ def _array_layers(graph: Any, values: Mapping[Any, Any] | None) -> list[tuple[np
     """The layers of a network in array form (``W1``, ``b1``, … params: W{l}[j, i] from unit i to
     neuron j), as :func:`layer_weights` gives them; [] for other graphs."""
     arrays = getattr(graph, "arrays", None) or {}
-    nodes = graph.nx.nodes
+    nodes = graph.core.nodes
     found: dict[int, np.ndarray] = {}
     biases: dict[int, np.ndarray] = {}
     for name, a in arrays.items():
@@ -259,13 +261,11 @@ def class_scores(graph: Any) -> tuple[list[Any], Any] | None:
         >>> class_scores(parse("z: param = [0.5, 1.0, -1.0]\\ny: input = 2\\nL = cross_entropy(z, y)"))
         (['z[0]', 'z[1]', 'z[2]'], 'y')
     """
-    import networkx as nx
-
-    from .graph import operands
+    from .graph import ancestors, operands
     from .ops import OPS
 
-    g = graph.nx
-    up = nx.ancestors(g, graph.output) | {graph.output}
+    g = graph.core
+    up = ancestors(g, graph.output) | {graph.output}
     found = None
     for v in graph.order:
         d = g.nodes[v]
@@ -291,18 +291,18 @@ def prediction_node(graph: Any, name: str | None = None) -> str | None:
         ...                       "p = sigmoid(w*x)\\nL = -(y*log(p) + (1 - y)*log(1 - p))"))
         'p'
     """
-    import networkx as nx
+    from .graph import ancestors, descendants
 
     if name is not None:
         return str(graph.node(name, what="--predict"))
     for n in _PREDICT_NAMES:
-        if n in graph.nx and n != graph.output:
+        if n in graph.core and n != graph.output:
             return n
-    up = nx.ancestors(graph.nx, graph.output)
-    tainted = nx.descendants(graph.nx, TARGET) if TARGET in graph.nx else set()
+    up = ancestors(graph.core, graph.output)
+    tainted = descendants(graph.core, TARGET) if TARGET in graph.core else set()
     best = None
     for v in graph.names:
-        d = graph.nx.nodes[v]
+        d = graph.core.nodes[v]
         if d.get("kind") == "op" and v in up and v not in tainted:
             best = v
     return None if best is None else str(best)

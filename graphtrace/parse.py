@@ -16,7 +16,9 @@ import math
 import os
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -338,6 +340,13 @@ def _function_hint(name: str, known: tuple[str, ...] = CALLABLE) -> str | None:
                                          if known is CALLABLE else None)
 
 
+def _element_words(index: str, kind: str, name: str) -> str:
+    return _("element {index} of {kind} '{name}'").format(index=index, kind=kind, name=name)
+
+
+_FIRST_SCRIPT = "\n    x: input = 2.0\n    y = x*x"  # a script, the same in every language
+
+
 class _Parser:
     def __init__(self, source: Source):
         self.source = source
@@ -394,7 +403,7 @@ class _Parser:
         if not src.text.strip():
             raise ParseError(_("the script is empty"), location=Location(src.name),
                              hint=_("a script declares inputs and params and assigns at least one name, e.g.")
-                                  + "\n    x: input = 2.0\n    y = x*x")
+                                  + _FIRST_SCRIPT)
         tree = self.parse_ast()
         body = tree.body
         for stmt in body:  # first pass: the user's names, so generated ids never collide
@@ -517,7 +526,7 @@ class _Parser:
         if isinstance(stmt.value, ast.List):
             value = self.leaf_array(stmt.value, name, kind)
         else:
-            number = self._number(stmt.value, what=_("the value of {kind} '{name}'").format(kind=kind, name=name))
+            number = self._number(stmt.value, what=lambda: _("the value of {kind} '{name}'").format(kind=kind, name=name))
             self.add(NodeRecord(name, kind, None, number, True, stmt.lineno, target.col_offset,
                                 target.end_col_offset or target.col_offset, (), stmt.lineno))
             self.declared[name] = kind
@@ -562,8 +571,7 @@ class _Parser:
         ids = []
         for k, e in enumerate(elts):
             suffix = element_suffix(shape, k)
-            number = self._number(e, what=_("element {index} of {kind} '{name}'").format(
-                index=suffix, kind=kind, name=name))
+            number = self._number(e, what=partial(_element_words, suffix, kind, name))
             ident = name + suffix
             self.add(NodeRecord(ident, kind, None, number, True, e.lineno, e.col_offset,
                                 e.end_col_offset or e.col_offset, (), e.end_lineno or e.lineno))
@@ -572,7 +580,8 @@ class _Parser:
             ids.append(ident)
         return Arr(shape, ids)
 
-    def _number(self, node: ast.expr, *, what: str) -> float:
+    def _number(self, node: ast.expr, *, what: Callable[[], str]) -> float:
+        """The literal number ``node`` holds; ``what`` names it in an error (made only then)."""
         sign = 1.0
         inner = node
         while isinstance(inner, ast.UnaryOp) and isinstance(inner.op, (ast.USub, ast.UAdd)):
@@ -581,14 +590,14 @@ class _Parser:
             inner = inner.operand
         raw = inner.value if isinstance(inner, ast.Constant) else None
         if not isinstance(raw, (int, float)) or isinstance(raw, bool):
-            raise self.error(_("{what} must be a number").format(what=what), node,
+            raise self.error(_("{what} must be a number").format(what=what()), node,
                              hint=_("declared values are numbers; compute other values in assignments"))
         try:
             value = sign * float(raw)
         except OverflowError:  # an integer literal beyond float64's range (400 digits, say)
             value = math.inf
         if not math.isfinite(value):
-            raise self.error(_("{what} is too large: beyond ±1.8e308, the largest float").format(what=what), node)
+            raise self.error(_("{what} is too large: beyond ±1.8e308, the largest float").format(what=what()), node)
         return value
 
     def assignment(self, stmt: ast.Assign) -> str:
@@ -654,7 +663,7 @@ class _Parser:
                     inner = node.operand
                     if isinstance(inner, ast.Constant) and type(inner.value) in (int, float):
                         # -2.0 is one constant, not neg(2.0)
-                        value = self._number(node, what=_("this number"))
+                        value = self._number(node, what=lambda: _("this number"))
                         results.append(self.const_record(value, node, name if node is root else None))
                     else:
                         stack.append((node, True))
@@ -815,7 +824,7 @@ class _Parser:
     def constant(self, node: ast.Constant, name: str | None) -> str:
         if type(node.value) not in (int, float):
             raise self.error(refusal(node), node)
-        return self.const_record(self._number(node, what=_("this number")), node, name)
+        return self.const_record(self._number(node, what=lambda: _("this number")), node, name)
 
     def const_record(self, value: float, node: ast.expr, name: str | None) -> str:
         ident = name or self.fresh("const")
@@ -1024,7 +1033,7 @@ class _Parser:
         assert isinstance(value, str)
         kind = self.declared.get(value)
         if isinstance(arg, ast.Constant) or (isinstance(arg, ast.UnaryOp) and isinstance(arg.operand, ast.Constant)):
-            number = self._number(arg, what=_("the class index"))
+            number = self._number(arg, what=lambda: _("the class index"))
             raw = arg.value if isinstance(arg, ast.Constant) else None
             if isinstance(raw, float) or number != int(number) or not 0 <= number < n:
                 shown = repr(raw) if isinstance(raw, float) else f"{number:g}"

@@ -27,10 +27,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import networkx as nx
-
+from . import graph as _graph
 from .errors import GraphError, LimitError, env_limit
 from .evaluate import Forward
+from .graph import ComputationGraph
+from .i18n import _
 
 
 @dataclass(frozen=True)
@@ -47,28 +48,28 @@ class Path:
         return f"Path({chain}: product={self.product:.6g})"
 
 
-def between(g: nx.MultiDiGraph, order: list[Any], wrt: Any, output: Any) -> list[Any]:
+def between(g: ComputationGraph, order: list[Any], wrt: Any, output: Any) -> list[Any]:
     """Nodes on some path from ``wrt`` to ``output``, in topological order (empty if none)."""
     if wrt not in g:
-        raise GraphError(f"'{wrt}' is not a node of the graph")
+        raise GraphError(_("'{name}' is not a node of the graph").format(name=wrt))
     if wrt == output:
         return [wrt]
-    down = nx.descendants(g, wrt)
+    down = _graph.descendants(g, wrt)
     if output not in down:
         return []
-    up = nx.ancestors(g, output)
+    up = _graph.ancestors(g, output)
     keep = (down & up) | {wrt, output}
     return [v for v in order if v in keep]
 
 
-def _in_edges(g: nx.MultiDiGraph, v: Any, inside: set[Any] | dict[Any, Any]) -> Iterator[tuple[Any, int]]:
+def _in_edges(g: ComputationGraph, v: Any, inside: set[Any] | dict[Any, Any]) -> Iterator[tuple[Any, int]]:
     for u, keys in g.pred[v].items():
         if u in inside:
             for slot in keys:
                 yield u, slot
 
 
-def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any, order: list[Any]) -> int:
+def count_paths(g: ComputationGraph, wrt: Any, output: Any, order: list[Any]) -> int:
     """The exact number of paths from ``wrt`` to ``output`` (a Python int; 1 when wrt is the output).
 
     >>> from graphtrace import parse
@@ -85,7 +86,7 @@ def count_paths(g: nx.MultiDiGraph, wrt: Any, output: Any, order: list[Any]) -> 
     return count[output]
 
 
-def sum_over_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None) -> Any:
+def sum_over_paths(g: ComputationGraph, forward: Forward, wrt: Any, output: Any | None = None) -> Any:
     """Σ over all paths from ``wrt`` to the output of the product of edge derivatives, exactly.
 
     Each node holds the sum of products of the paths from ``wrt`` to it; a node's sum is the sum,
@@ -111,7 +112,7 @@ def sum_over_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any |
     return acc[output]
 
 
-def top_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
+def top_paths(g: ComputationGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
               top: int = 10) -> list[Path]:
     """The ``top`` paths with the largest |product|, best first, by a k-best dynamic program.
 
@@ -175,7 +176,7 @@ def max_paths_limit() -> int:
     return env_limit("GRAPHTRACE_MAX_PATHS", DEFAULT_MAX_PATHS)
 
 
-def enumerate_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
+def enumerate_paths(g: ComputationGraph, forward: Forward, wrt: Any, output: Any | None = None, *,
                     max_paths: int | None = None) -> list[Path]:
     """Every path from ``wrt`` to the output, explicitly, in depth-first source order.
 
@@ -193,9 +194,10 @@ def enumerate_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any 
     n = count_paths(g, wrt, output, forward.order)
     if n > bound:
         raise LimitError(
-            f"{n:,} paths lead from '{wrt}' to '{output}', more than the {bound:,} that are listed explicitly",
-            hint="list the best ones with --top K (count and total stay exact); raise the bound with "
-                 "the environment variable GRAPHTRACE_MAX_PATHS",
+            _("{n} paths lead from '{wrt}' to '{output}', more than the {bound} that are listed explicitly").format(
+                n=f"{n:,}", wrt=wrt, output=output, bound=f"{bound:,}"),
+            hint=_("list the best ones with --top K (count and total stay exact); raise the bound with "
+                   "the environment variable GRAPHTRACE_MAX_PATHS"),
         )
     nodes = set(between(g, forward.order, wrt, output))
     local = forward.locals
@@ -210,13 +212,13 @@ def enumerate_paths(g: nx.MultiDiGraph, forward: Forward, wrt: Any, output: Any 
             continue
         nxt = sorted(((rank[w], slot, w) for w, keys in g.succ[v].items() if w in nodes for slot in keys),
                      reverse=True)
-        for _, slot, w in nxt:
+        for _rank, slot, w in nxt:
             f = float(local[(v, w, slot)])
             stack.append((w, path + (w,), factors + (f,), slots + (slot,)))
     return result
 
 
-def path_flows(g: nx.MultiDiGraph, forward: Forward, wrt: Any,
+def path_flows(g: ComputationGraph, forward: Forward, wrt: Any,
                output: Any | None = None) -> dict[tuple[Any, Any, int], float]:
     """For every edge on a path from ``wrt`` to the output: the summed product of the paths through it.
 

@@ -15,10 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import networkx as nx
-
 from . import compute
 from .evaluate import Forward
+from .graph import ComputationGraph
 from .paths import Path
 
 
@@ -109,7 +108,7 @@ def _paths_html(paths: list[Path], output: Any, wrt: Any, caption: str) -> str:
     return html_table(["#", _("path"), _("factors"), _("product")], rows, caption=caption, more=len(paths) - len(rows))
 
 
-def paths_report(g: nx.MultiDiGraph, fwd: Forward, grads: Mapping[Any, Any], wrt: Any, *,
+def paths_report(g: ComputationGraph, fwd: Forward, grads: Mapping[Any, Any], wrt: Any, *,
                  output: Any = None, top: int = 10) -> PathsReport:
     """The paths report of ``wrt``: one function for the command, the demo and every drawing.
 
@@ -154,7 +153,7 @@ class Analysis:
         return set(self.paths.nodes) if self.paths is not None else set()
 
 
-def analyse(g: nx.MultiDiGraph, fwd: Forward, grads: Mapping[Any, Any], *, wrt: Any = None,
+def analyse(g: ComputationGraph, fwd: Forward, grads: Mapping[Any, Any], *, wrt: Any = None,
             heat: bool = False, top: int = 5) -> Analysis:
     """The analysis a drawing needs: the paths report of ``wrt`` and, for a heat map, the flows."""
     report = paths_report(g, fwd, grads, wrt, top=top) if wrt is not None else None
