@@ -15,13 +15,13 @@ import math
 import os
 import sys
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import click
 
 from .errors import GraphtraceError, UsageError
-from .i18n import _, ngettext
+from .i18n import N_, _, ngettext
 from .text import printable
 from .version import __version__
 
@@ -84,7 +84,107 @@ def _bash_sample_words(incomplete: str) -> tuple[str, str] | None:
     return None
 
 
-class _Command(click.Command):
+# ---- help in the run's language ----------------------------------------------------------------
+# click's own words in a help page come from click's gettext domain, which has no Russian; the
+# help option's and --version's texts are shown through _() as every option's help is (below), the
+# headings and click's [default: …] and [required] are written by _Help itself.
+_CLICK_HELP = (N_("Show this message and exit."), N_("Show the version and exit."))
+
+
+def _click_word(item: str) -> str:
+    """One of click's notes after an option's help, ``default: 0.5``, ``required``, ``env var: X``
+    or a range (``x>=0``, left as it is), in the run's language."""
+    for head, message, field in (("default: ", N_("default: {default}"), "default"),
+                                 ("env var: ", N_("env var: {var}"), "var")):
+        if item.startswith(head):
+            return _(message).format(**{field: item[len(head):]})
+    return _("required") if item == "required" else item
+
+
+def _help_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str] | None:
+    """click's row for ``param`` in the Options list, its help (a catalog id, ``help=N_("…")``)
+    and click's bracketed notes after it in the run's language (in English: click's row, as it is)."""
+    if not isinstance(param, click.Option):
+        return param.get_help_record(ctx)  # arguments have no row
+    english = param.help
+    param.help = None  # click's row without the help: the names and the notes, "[default: 5; x>=0]"
+    try:
+        row = param.get_help_record(ctx)
+    finally:
+        param.help = english
+    if row is None:
+        return None
+    names, notes = row
+    if notes.startswith("[") and notes.endswith("]"):
+        notes = "[" + "; ".join(_click_word(item) for item in notes[1:-1].split("; ")) + "]"
+    text = _(english) if english else ""
+    return names, f"{text}  {notes}" if text and notes else text or notes
+
+
+class _Help(click.Command):
+    """A command whose ``--help`` is in the run's language (``--lang``, else the locale).
+
+    ``help`` is the prose, a catalog id (``help=N_("…")``; Babel does not extract docstrings), and
+    ``examples`` the command lines shown under "Examples:", never translated but for a line's
+    ``# comment``, given as ``(command, N_(comment))``. Everything is translated when the help is
+    shown, so that ``self.help`` stays the English text (prose, then the examples in a ``\\b``
+    paragraph, which click does not rewrap) and English help is what click writes by itself.
+    """
+
+    def __init__(self, *args: Any, examples: Sequence[str | tuple[str, str]] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.about = self.help or ""
+        self.examples = tuple(examples)
+        from .i18n import use_language
+
+        with use_language("en"):
+            self.help = self.help_text()
+
+    def help_text(self) -> str:
+        """The prose and the examples in the run's language (the commands themselves never change)."""
+        text = _(self.about) if self.about else ""
+        if not self.examples:
+            return text
+        lines = [f"  {e}" if isinstance(e, str) else f"  {e[0]}# {_(e[1])}" for e in self.examples]
+        heading = ngettext("Example:", "Examples:", len(self.examples))
+        return text + "\n\n\b\n" + heading + "\n" + "\n".join(lines)
+
+    def format_usage(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), _("Usage:") + " ")
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        import inspect
+
+        text = inspect.cleandoc(self.help_text()).partition("\f")[0]  # as click does
+        if text:
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(text)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [row for param in self.get_params(ctx) if (row := _help_record(param, ctx)) is not None]
+        if rows:
+            with formatter.section(_("Options")):
+                formatter.write_dl(rows)
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.epilog:
+            import inspect
+
+            formatter.write_paragraph()
+            with formatter.indentation():
+                formatter.write_text(_(inspect.cleandoc(self.epilog)))
+
+    def get_short_help_str(self, limit: int = 45) -> str:
+        """The line in the group's list of commands: the short help, or the prose cut short."""
+        from click.utils import make_default_short_help
+
+        if self.short_help:
+            return _(self.short_help).strip()
+        return make_default_short_help(_(self.about), limit).strip() if self.about else ""
+
+
+class _Command(_Help):
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """Also completes `sample:NAME` in bash, which splits it into three words."""
         found = _bash_sample_words(incomplete)
@@ -207,40 +307,40 @@ def node_option(f: Callable[..., Any], *, help_text: str) -> Callable[..., Any]:
         return f(*args, **kwargs)
 
     wrapper = click.option("--output", "output_old", metavar="NAME", default=None, callback=_check_node_name,
-                           help="The older spelling of --of (deprecated).")(wrapper)
+                           help=N_("The older spelling of --of (deprecated)."))(wrapper)
     return click.option("--of", "output", metavar="NAME", default=None, callback=_check_node_name,
                         shell_complete=_complete_names, help=help_text)(wrapper)
 
 
 def source_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """SOURCE (a path, '-' or sample:NAME) or -e SCRIPT, plus --of."""
-    f = node_option(f, help_text="The node to differentiate (default: the last assigned name).")
+    f = node_option(f, help_text=N_("The node to differentiate (default: the last assigned name)."))
     f = click.option("-e", "--expr", "inline", metavar="SCRIPT", default=None,
-                     help="An inline script instead of a file (statements separated by newlines or ';').")(f)
+                     help=N_("An inline script instead of a file (statements separated by newlines or ';')."))(f)
     f = click.argument("source", required=False, metavar="SOURCE", shell_complete=_complete_source)(f)
     return f
 
 
 def set_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--set", "assignments", metavar="NAME=VALUE", multiple=True, shell_complete=_complete_names,
-                        help="Override an input or param for this run (repeatable).")(f)
+                        help=N_("Override an input or param for this run (repeatable)."))(f)
 
 
 def wrt_option(required: bool = False, multiple: bool = True) -> Callable[..., Any]:
-    help_text = ("The node to differentiate with respect to (repeatable; default: every param)."
-                 if multiple else "The node whose paths to the output are listed.")
+    help_text = (N_("The node to differentiate with respect to (repeatable; default: every param).")
+                 if multiple else N_("The node whose paths to the output are listed."))
     return click.option("--wrt", "wrt", metavar="NAME", multiple=multiple, required=required, help=help_text,
                         shell_complete=_complete_names)
 
 
 def json_option(f: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--json", "as_json", is_flag=True, help="Print one strict JSON document.")(f)
+    return click.option("--json", "as_json", is_flag=True, help=N_("Print one strict JSON document."))(f)
 
 
 def numeric_all_option(f: Callable[..., Any]) -> Callable[..., Any]:
     return click.option("--numeric-all", is_flag=True,
-                        help="Finite differences for every node, however many (big nets get a seeded "
-                             "sample otherwise; see GRAPHTRACE_MAX_NUMERIC_WORK).")(f)
+                        help=N_("Finite differences for every node, however many (big nets get a seeded "
+                                "sample otherwise; see GRAPHTRACE_MAX_NUMERIC_WORK)."))(f)
 
 
 @contextlib.contextmanager
@@ -331,8 +431,8 @@ def parse_assignments(graph: Any, assignments: tuple[str, ...]) -> dict[str, flo
 
 
 # ---- the language -----------------------------------------------------------------------------
-_LANG_HELP = ("The language of the texts for people (ru, en); default: the locale (LANGUAGE, LC_ALL, "
-              "LC_MESSAGES, LANG). Numbers, names and JSON never change.")
+_LANG_HELP = N_("The language of the texts for people (ru, en); default: the locale (LANGUAGE, LC_ALL, "
+                "LC_MESSAGES, LANG). Numbers, names and JSON never change.")
 
 
 def _set_lang(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -376,27 +476,36 @@ def _argv_language(args: list[str]) -> str | None:
 
 
 # ---- the group --------------------------------------------------------------------------------
-class _CommandGroup(click.Group):
+class _CommandGroup(_Help, click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in definition order: the course's order
 
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        super().format_options(ctx, formatter)  # _Help's: the options
+        self.format_commands(ctx, formatter)
 
-@click.group(cls=_CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The list of commands, each with its short help (as click writes it, in the run's language)."""
+        commands = [(name, cmd) for name in self.list_commands(ctx)
+                    if (cmd := self.get_command(ctx, name)) is not None and not cmd.hidden]
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, cmd in commands)
+            with formatter.section(_("Commands")):
+                formatter.write_dl([(name, cmd.get_short_help_str(limit)) for name, cmd in commands])
+
+
+@click.group(cls=_CommandGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             help=N_(
+                 "graphtrace: see and check backpropagation.\n\n"
+                 "Reads a small script (a neuron, an MLP, any scalar formula), builds its computation graph, and "
+                 "computes every gradient as the sum over paths, by backprop and by finite differences."),
+             examples=("graphtrace samples",
+                       "graphtrace grad sample:neuron"))
 @click.version_option(__version__, message="graphtrace %(version)s")  # no metadata look-up: fast
-@click.option("--debug", is_flag=True, help="Show Python tracebacks for errors.")
+@click.option("--debug", is_flag=True, help=N_("Show Python tracebacks for errors."))
 @lang_option
 @click.pass_context
 def cli(ctx: click.Context, debug: bool) -> None:
-    """graphtrace: see and check backpropagation.
-
-    Reads a small script (a neuron, an MLP, any scalar formula), builds its computation graph,
-    and computes every gradient as the sum over paths, by backprop and by finite differences.
-
-    \b
-    Examples:
-      graphtrace samples
-      graphtrace grad sample:neuron
-    """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
 
@@ -413,25 +522,20 @@ def command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Co
     return decorate
 
 
-@command("grad")
+@command("grad", help=N_("Every gradient three ways: sum over paths, backprop, finite differences."),
+         examples=("graphtrace grad sample:neuron",
+                   "graphtrace grad sample:neuron --wrt z --set x1=2 --json",
+                   "graphtrace grad -e 'x: input = 3; y = x*x'"))
 @source_options
 @wrt_option()
 @set_option
 @json_option
-@click.option("--tol", default=1e-6, show_default=True, help="Tolerance of the three-way check.")
-@click.option("--no-numeric", is_flag=True, help="Skip finite differences.")
+@click.option("--tol", default=1e-6, show_default=True, help=N_("Tolerance of the three-way check."))
+@click.option("--no-numeric", is_flag=True, help=N_("Skip finite differences."))
 @numeric_all_option
 def grad_cmd(source: str | None, inline: str | None, output: str | None, wrt: tuple[str, ...],
              assignments: tuple[str, ...], as_json: bool, tol: float, no_numeric: bool,
              numeric_all: bool) -> None:
-    """Every gradient three ways: sum over paths, backprop, finite differences.
-
-    \b
-    Examples:
-      graphtrace grad sample:neuron
-      graphtrace grad sample:neuron --wrt z --set x1=2 --json
-      graphtrace grad -e 'x: input = 3; y = x*x'
-    """
     from .report import array_tables, grad_json, grad_table
 
     g = load_graph(source, inline, output)
@@ -456,22 +560,17 @@ def grad_cmd(source: str | None, inline: str | None, output: str | None, wrt: tu
             _console().print(table)
 
 
-@command("check")
+@command("check", help=N_("Compare path sum, backprop and finite differences; exit 1 on a mismatch."),
+         examples=("graphtrace check sample:neuron --tol 1e-8",))
 @source_options
 @wrt_option()
 @set_option
 @json_option
 @click.option("--tol", default=1e-6, show_default=True,
-              help="Pass when the absolute or the relative error is within this.")
+              help=N_("Pass when the absolute or the relative error is within this."))
 @numeric_all_option
 def check_cmd(source: str | None, inline: str | None, output: str | None, wrt: tuple[str, ...],
               assignments: tuple[str, ...], as_json: bool, tol: float, numeric_all: bool) -> None:
-    """Compare path sum, backprop and finite differences; exit 1 on a mismatch.
-
-    \b
-    Example:
-      graphtrace check sample:neuron --tol 1e-8
-    """
     g = load_graph(source, inline, output)
     values = parse_assignments(g, assignments)
     with progress_bar() as progress:
@@ -493,21 +592,16 @@ def _print_check(g: Any, report: Any, as_json: bool) -> None:
         raise SystemExit(EXIT_MISMATCH)
 
 
-@command("paths")
+@command("paths", help=N_("The paths from --wrt to the output: exact count, exact sum, the best ones listed."),
+         examples=("graphtrace paths sample:product_rule --wrt x",))
 @source_options
 @wrt_option(required=True, multiple=False)
 @set_option
 @json_option
 @click.option("--top", default=10, show_default=True, type=click.IntRange(min=0),
-              help="How many paths to list, best |product| first.")
+              help=N_("How many paths to list, best |product| first."))
 def paths_cmd(source: str | None, inline: str | None, output: str | None, wrt: str,
               assignments: tuple[str, ...], as_json: bool, top: int) -> None:
-    """The paths from --wrt to the output: exact count, exact sum, the best ones listed.
-
-    \b
-    Example:
-      graphtrace paths sample:product_rule --wrt x
-    """
     from .report import paths_json, paths_table
 
     g = load_graph(source, inline, output)
@@ -527,58 +621,53 @@ _VIEWS = ("forward", "backward", "both")
 _LEVELS = ("scalar", "neuron", "layer", "array", "auto")
 
 
-@command("render")
+@command("render", help=N_(
+             "Draw the graph with values, local derivatives and gradients (SVG, PNG, PDF, DOT, JSON, TeX).\n\n"
+             "Works without a system Graphviz (the bundled graphviz-pure draws SVG and PNG; PDF needs the system "
+             "'dot'). docs/diagrams.md in the source distribution shows every option drawn."),
+         examples=("graphtrace render sample:neuron -o neuron.svg",
+                   "graphtrace render sample:neuron --view backward --wrt α --symbolic -o neuron.png",
+                   "graphtrace mlp 16-64-64-10 -o net.gt && graphtrace render net.gt -o net.svg",
+                   "graphtrace render sample:triangle --fit slide -o triangle.png",
+                   ("graphtrace render sample:neuron -o neuron.tex            ", N_("TikZ; --beamer: one overlay per step")),
+                   "graphtrace render sample:symmetry_random --data sample:triangle.csv -o train.html"))
 @source_options
 @click.option("-o", "--out", "out", metavar="FILE", required=True,
-              help="The file to write; its extension picks the format: "
-                   ".svg .png .pdf (images), .dot (Graphviz text), .json (the drawn graph), .html (explorer).")
+              help=N_("The file to write; its extension picks the format: "
+                      ".svg .png .pdf (images), .dot (Graphviz text), .json (the drawn graph), .html (explorer)."))
 @wrt_option(multiple=False)
 @set_option
 @click.option("--view", type=click.Choice(_VIEWS), default="both", show_default=True,
-              help="forward: values; backward: gradients, arrows from the output back; both: everything.")
-@click.option("--symbolic", is_flag=True, help="Write each local derivative's formula too (∂z/∂s = σ(s)·(1−σ(s)) = 0.235).")
-@click.option("--show-consts", is_flag=True, help="Draw constants as nodes (default: folded into their consumer, ×2).")
-@click.option("--heat", is_flag=True, help="Colour and widen edges by |path flow| (from --wrt; else by the gradient they carry).")
+              help=N_("forward: values; backward: gradients, arrows from the output back; both: everything."))
+@click.option("--symbolic", is_flag=True, help=N_("Write each local derivative's formula too (∂z/∂s = σ(s)·(1−σ(s)) = 0.235)."))
+@click.option("--show-consts", is_flag=True, help=N_("Draw constants as nodes (default: folded into their consumer, ×2)."))
+@click.option("--heat", is_flag=True, help=N_("Colour and widen edges by |path flow| (from --wrt; else by the gradient they carry)."))
 @click.option("--level", type=click.Choice(_LEVELS), default="auto", show_default=True,
-              help="Every op (scalar); networks: one node per neuron or per layer; scripts with vectors "
-                   "and matrices: one node per array; or chosen by size.")
+              help=N_("Every op (scalar); networks: one node per neuron or per layer; scripts with vectors "
+                      "and matrices: one node per array; or chosen by size."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="Graphviz: the system 'dot', the bundled graphviz-pure, or system when present.")
+              help=N_("Graphviz: the system 'dot', the bundled graphviz-pure, or system when present."))
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds the layout may take (default 60, or GRAPHTRACE_RENDER_TIMEOUT).")
-@click.option("--force", is_flag=True, help="Draw more than 3,000 nodes one by one anyway.")
-@click.option("--no-edge-labels", is_flag=True, help="Leave the local derivatives off the edges.")
-@click.option("--no-legend", is_flag=True, help="Leave out the legend of node kinds.")
+              help=N_("Seconds the layout may take (default 60, or GRAPHTRACE_RENDER_TIMEOUT)."))
+@click.option("--force", is_flag=True, help=N_("Draw more than 3,000 nodes one by one anyway."))
+@click.option("--no-edge-labels", is_flag=True, help=N_("Leave the local derivatives off the edges."))
+@click.option("--no-legend", is_flag=True, help=N_("Leave out the legend of node kinds."))
 @click.option("--top", default=5, show_default=True, type=click.IntRange(min=0),
-              help="How many paths the --wrt table lists.")
+              help=N_("How many paths the --wrt table lists."))
 @click.option("--data", "data_path", metavar="CSV", default=None, shell_complete=_complete_source,
-              help="With -o PAGE.html: a data set to train on live in the explorer page (a CSV file or "
-                   "sample:NAME.csv).")
+              help=N_("With -o PAGE.html: a data set to train on live in the explorer page (a CSV file or "
+                      "sample:NAME.csv)."))
 @click.option("--fit", type=click.Choice(("slide", "a4")), default=None,
-              help="Size the picture for a 16:9 slide (1920×1080 px) or an A4 handout: chooses the level "
-                   "(unless --level is given) and the rank direction so that the smallest text stays legible "
-                   "(12 px on the slide, 8 pt on paper).")
+              help=N_("Size the picture for a 16:9 slide (1920×1080 px) or an A4 handout: chooses the level "
+                      "(unless --level is given) and the rank direction so that the smallest text stays legible "
+                      "(12 px on the slide, 8 pt on paper)."))
 @click.option("--beamer", is_flag=True,
-              help="With -o FILE.tex: a Beamer frame that walks through the explorer's steps, one overlay "
-                   "per step (without it, .tex is a standalone TikZ picture).")
+              help=N_("With -o FILE.tex: a Beamer frame that walks through the explorer's steps, one overlay "
+                      "per step (without it, .tex is a standalone TikZ picture)."))
 def render_cmd(source: str | None, inline: str | None, output: str | None, out: str, wrt: str | None,
                assignments: tuple[str, ...], view: str, symbolic: bool, show_consts: bool, heat: bool,
                level: str, backend: str, timeout: float | None, force: bool, no_edge_labels: bool,
                no_legend: bool, top: int, data_path: str | None, fit: str | None, beamer: bool = False) -> None:
-    """Draw the graph with values, local derivatives and gradients (SVG, PNG, PDF, DOT, JSON, TeX).
-
-    Works without a system Graphviz (the bundled graphviz-pure draws SVG and PNG; PDF needs the
-    system 'dot'). docs/diagrams.md in the source distribution shows every option drawn.
-
-    \b
-    Examples:
-      graphtrace render sample:neuron -o neuron.svg
-      graphtrace render sample:neuron --view backward --wrt α --symbolic -o neuron.png
-      graphtrace mlp 16-64-64-10 -o net.gt && graphtrace render net.gt -o net.svg
-      graphtrace render sample:triangle --fit slide -o triangle.png
-      graphtrace render sample:neuron -o neuron.tex            # TikZ; --beamer: one overlay per step
-      graphtrace render sample:symmetry_random --data sample:triangle.csv -o train.html
-    """
     import threading
     import time
 
@@ -621,37 +710,32 @@ def render_cmd(source: str | None, inline: str | None, output: str | None, out: 
         out=out, level=drawing.level, nodes=f"{len(drawing.nodes):,}", edges=f"{len(drawing.edges):,}") + took)
 
 
-@command("steps")
+@command("steps", help=N_(
+             "The explorer's forward and backward steps as frames: slides, animations, a handout.\n\n"
+             "One frame per step, in the explorer's order and with its sentences, on one fixed layout."),
+         examples=(("graphtrace steps sample:neuron -o neuron-steps        ", N_("step-001.svg … and steps.md")),
+                   "graphtrace steps sample:neuron -o neuron.gif --delay 700",
+                   "graphtrace steps sample:neuron -o neuron.pdf --only backward --wrt α"))
 @source_options
 @click.option("-o", "--out", "out", metavar="OUT", required=True,
-              help="A folder (no extension): step-001.svg … and steps.md; OUT.gif or OUT.png: an animation; "
-                   "OUT.svg: one animated SVG; OUT.pdf: a handout, one step per page.")
+              help=N_("A folder (no extension): step-001.svg … and steps.md; OUT.gif or OUT.png: an animation; "
+                      "OUT.svg: one animated SVG; OUT.pdf: a handout, one step per page."))
 @click.option("--wrt", "wrt", metavar="NAME", default=None,
-              help="Keep only the backward steps on the paths from NAME to the output.")
+              help=N_("Keep only the backward steps on the paths from NAME to the output."))
 @click.option("--only", type=click.Choice(("forward", "backward")), default=None,
-              help="Only the forward pass, or only the backward pass.")
+              help=N_("Only the forward pass, or only the backward pass."))
 @set_option
 @click.option("--format", "frame_format", type=click.Choice(("svg", "png")), default="svg", show_default=True,
-              help="The pictures written into a folder.")
+              help=N_("The pictures written into a folder."))
 @click.option("--delay", type=click.IntRange(20, 60_000), default=900, show_default=True,
-              help="Milliseconds per frame of a GIF, animated PNG or animated SVG.")
+              help=N_("Milliseconds per frame of a GIF, animated PNG or animated SVG."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="Graphviz: the system 'dot', the bundled graphviz-pure, or system when present.")
+              help=N_("Graphviz: the system 'dot', the bundled graphviz-pure, or system when present."))
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=None,
-              help="Seconds the layout may take (default 60, or GRAPHTRACE_RENDER_TIMEOUT).")
+              help=N_("Seconds the layout may take (default 60, or GRAPHTRACE_RENDER_TIMEOUT)."))
 def steps_cmd(source: str | None, inline: str | None, output: str | None, out: str, wrt: str | None,
               only: str | None, assignments: tuple[str, ...], frame_format: str, delay: int, backend: str,
               timeout: float | None) -> None:
-    """The explorer's forward and backward steps as frames: slides, animations, a handout.
-
-    One frame per step, in the explorer's order and with its sentences, on one fixed layout.
-
-    \b
-    Examples:
-      graphtrace steps sample:neuron -o neuron-steps        # step-001.svg … and steps.md
-      graphtrace steps sample:neuron -o neuron.gif --delay 700
-      graphtrace steps sample:neuron -o neuron.pdf --only backward --wrt α
-    """
     import time
 
     from .files import refuse_inputs
@@ -683,36 +767,31 @@ def steps_cmd(source: str | None, inline: str | None, output: str | None, out: s
         info(_("wrote {out}: {n} frames, in {seconds} s").format(**done))
 
 
-@command("quiz")
+@command("quiz", help=N_("A worksheet: the drawing with numbered blanks and a table to fill in, and an answer key."),
+         examples=("graphtrace quiz sample:neuron --ask grads,locals --seed 1 -o sheet.html --key key.json",
+                   "graphtrace quiz sample:neuron --students 30 --seed 7 -o class.pdf --key class-key.json",
+                   "graphtrace quiz --random --ops add,mul,sigmoid --depth 3 --seed 4 -o practice.md --key k.json"))
 @source_options
 @click.option("-o", "--out", "out", metavar="SHEET", required=True,
-              help="The worksheet: .html (drawings and tables), .md, .pdf (a page per student) or .json.")
-@click.option("--key", "key", metavar="KEY.json", default=None, help="Also write the answer key (JSON) here.")
+              help=N_("The worksheet: .html (drawings and tables), .md, .pdf (a page per student) or .json."))
+@click.option("--key", "key", metavar="KEY.json", default=None, help=N_("Also write the answer key (JSON) here."))
 @click.option("--ask", default="values,locals,grads,paths", show_default=True, metavar="KINDS",
-              help="What to ask for, comma-separated: values, locals, grads, paths.")
+              help=N_("What to ask for, comma-separated: values, locals, grads, paths."))
 @click.option("--blank", type=click.FloatRange(0, 1, min_open=True), default=0.5, show_default=True,
-              help="The share of the cells of those kinds to blank and number.")
+              help=N_("The share of the cells of those kinds to blank and number."))
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Seed of the blanks, of the students' values and of --random.")
+              help=N_("Seed of the blanks, of the students' values and of --random."))
 @click.option("--students", type=click.IntRange(1, 1000), default=1, show_default=True,
-              help="One variant per student (s01, s02, …), each with other input values; the first has the script's.")
-@click.option("--random", "random_", is_flag=True, help="A fresh small expression instead of SOURCE.")
+              help=N_("One variant per student (s01, s02, …), each with other input values; the first has the script's."))
+@click.option("--random", "random_", is_flag=True, help=N_("A fresh small expression instead of SOURCE."))
 @click.option("--ops", default="add,mul,sigmoid,tanh", show_default=True, metavar="OPS",
-              help="With --random: the ops to build from, comma-separated registry names.")
+              help=N_("With --random: the ops to build from, comma-separated registry names."))
 @click.option("--depth", type=click.IntRange(1, 5), default=3, show_default=True,
-              help="With --random: the depth of the expression tree.")
+              help=N_("With --random: the depth of the expression tree."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="Graphviz for the drawings.")
+              help=N_("Graphviz for the drawings."))
 def quiz_cmd(source: str | None, inline: str | None, output: str | None, out: str, key: str | None, ask: str,
              blank: float, seed: int, students: int, random_: bool, ops: str, depth: int, backend: str) -> None:
-    """A worksheet: the drawing with numbered blanks and a table to fill in, and an answer key.
-
-    \b
-    Examples:
-      graphtrace quiz sample:neuron --ask grads,locals --seed 1 -o sheet.html --key key.json
-      graphtrace quiz sample:neuron --students 30 --seed 7 -o class.pdf --key class-key.json
-      graphtrace quiz --random --ops add,mul,sigmoid --depth 3 --seed 4 -o practice.md --key k.json
-    """
     import time
 
     from .files import refuse_inputs
@@ -751,18 +830,14 @@ def quiz_cmd(source: str | None, inline: str | None, output: str | None, out: st
          + _(", in {seconds} s").format(seconds=f"{took:.1f}"))
 
 
-@command("grade")
+@command("grade", help=N_(
+             "Mark students' answers against a quiz's key: a score per student, and for a wrong gradient the "
+             "likely mistake (a missed path, a sign) when it can be told."),
+         examples=("graphtrace quiz sample:neuron --students 3 -o sheet.md --key key.json && graphtrace grade key.json key.json",))
 @click.argument("key", metavar="KEY.json")
 @click.argument("answers", metavar="ANSWERS.{json,csv}")
 @json_option
 def grade_cmd(key: str, answers: str, as_json: bool) -> None:
-    """Mark students' answers against a quiz's key: a score per student, and for a wrong gradient
-    the likely mistake (a missed path, a sign) when it can be told.
-
-    \b
-    Example:
-      graphtrace quiz sample:neuron --students 3 -o sheet.md --key key.json && graphtrace grade key.json key.json
-    """
     from .quiz import grade, read_answers, read_key
     from .text import fmt
 
@@ -788,15 +863,10 @@ def grade_cmd(key: str, answers: str, as_json: bool) -> None:
             click.echo(printable(line))
 
 
-@command("doctor")
+@command("doctor", help=N_("Which Graphviz backends, versions and output formats this machine has."),
+         examples=("graphtrace doctor",))
 @json_option
 def doctor_cmd(as_json: bool) -> None:
-    """Which Graphviz backends, versions and output formats this machine has.
-
-    \b
-    Example:
-      graphtrace doctor
-    """
     from .render import doctor
 
     report = doctor()
@@ -822,33 +892,28 @@ def doctor_cmd(as_json: bool) -> None:
             click.echo(f"{key}={value}")
 
 
-@command("explore")
+@command("explore", help=N_(
+             "Open the interactive explorer: step through forward and backward, click paths, edit values, train.\n\n"
+             "Writes one self-contained HTML page (works offline) and opens it in the browser; the page's path "
+             "is printed on stderr."),
+         examples=("graphtrace explore sample:neuron",
+                   "graphtrace mlp 2-3-1 -o net.gt && graphtrace data triangle -o t.csv",
+                   "graphtrace explore net.gt --data t.csv"))
 @source_options
 @set_option
 @click.option("--data", "data_path", metavar="CSV", default=None, shell_complete=_complete_source,
-              help="A data set whose columns are inputs of the script: adds the training view (a CSV "
-                   "file or sample:NAME.csv).")
-@click.option("--wrt", "wrt", metavar="NAME", default=None, help="Show this node's paths to the output first.")
+              help=N_("A data set whose columns are inputs of the script: adds the training view (a CSV "
+                      "file or sample:NAME.csv)."))
+@click.option("--wrt", "wrt", metavar="NAME", default=None, help=N_("Show this node's paths to the output first."))
 @click.option("-o", "--out", "out", metavar="FILE.html", default=None,
-              help="Where to write the page (default: a new temporary file).")
+              help=N_("Where to write the page (default: a new temporary file)."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="Graphviz for the one layout: the system 'dot', the bundled graphviz-pure, or either.")
-@click.option("--no-open", is_flag=True, help="Write the page but do not open a browser.")
-@click.option("--force", is_flag=True, help="Draw more than 3,000 nodes one by one anyway.")
+              help=N_("Graphviz for the one layout: the system 'dot', the bundled graphviz-pure, or either."))
+@click.option("--no-open", is_flag=True, help=N_("Write the page but do not open a browser."))
+@click.option("--force", is_flag=True, help=N_("Draw more than 3,000 nodes one by one anyway."))
 def explore_cmd(source: str | None, inline: str | None, output: str | None, assignments: tuple[str, ...],
                 data_path: str | None, wrt: str | None, out: str | None, backend: str, no_open: bool,
                 force: bool) -> None:
-    """Open the interactive explorer: step through forward and backward, click paths, edit values, train.
-
-    Writes one self-contained HTML page (works offline) and opens it in the browser; the page's
-    path is printed on stderr.
-
-    \b
-    Examples:
-      graphtrace explore sample:neuron
-      graphtrace mlp 2-3-1 -o net.gt && graphtrace data triangle -o t.csv
-      graphtrace explore net.gt --data t.csv
-    """
     import os
     import tempfile
     import webbrowser
@@ -882,35 +947,30 @@ def explore_cmd(source: str | None, inline: str | None, output: str | None, assi
         webbrowser.open(Path(out).resolve().as_uri())
 
 
-@command("mlp")
+@command("mlp", help=N_(
+             "Write the script of a multilayer perceptron: SHAPE is the layer sizes, e.g. 2-3-1.\n\n"
+             "One scalar node per operation; names show layer and neuron: w1_2_3 is the weight of layer 1 from "
+             "input x2 to neuron 3, b1_3 its bias, z1_3 the weighted sum, h1_3 the activation; o is the output, "
+             "y the target, L the loss. In array form (--form array, the default for --loss ce) a layer is one "
+             "line, h1 = sigmoid(W1 @ x + b1), and its nodes are named W1[0,1], h1[2]."),
+         examples=("graphtrace mlp 2-3-1 --seed 0 -o net.gt",
+                   "graphtrace mlp 2-3-1 --init zeros -o symmetry_zeros.gt",
+                   "graphtrace mlp 2-4-2-1 --activation tanh",
+                   "graphtrace mlp 2-16-3 --loss ce -o multiclass.gt"))
 @click.argument("shape", metavar="SHAPE")
 @click.option("--activation", default="sigmoid", show_default=True, metavar="NAME",
-              help="Hidden layers' activation: sigmoid, tanh, relu or identity.")
+              help=N_("Hidden layers' activation: sigmoid, tanh, relu or identity."))
 @click.option("--loss", default="bce", show_default=True, metavar="NAME",
-              help="bce: sigmoid output and log loss; mse: linear output and 0.5*(y - o)**2; ce: the outputs "
-                   "are the logits of a softmax over the classes, cross_entropy(z, y) for a class index y.")
+              help=N_("bce: sigmoid output and log loss; mse: linear output and 0.5*(y - o)**2; ce: the outputs "
+                      "are the logits of a softmax over the classes, cross_entropy(z, y) for a class index y."))
 @click.option("--init", default="random", show_default=True, metavar="NAME",
-              help="Initial weights: random (uniform ±1/√fan_in), zeros, xavier or he; biases start at 0.")
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help="Seed of the initial weights.")
+              help=N_("Initial weights: random (uniform ±1/√fan_in), zeros, xavier or he; biases start at 0."))
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0), help=N_("Seed of the initial weights."))
 @click.option("--form", default=None, metavar="array|scalar",
-              help="array: a matrix per layer, h1 = sigmoid(W1 @ x + b1); scalar: one line per weight "
-                   "(default: array for --loss ce, else scalar).")
-@click.option("-o", "--out", "out", metavar="FILE.gt", default=None, help="Write the script here (default: stdout).")
+              help=N_("array: a matrix per layer, h1 = sigmoid(W1 @ x + b1); scalar: one line per weight "
+                      "(default: array for --loss ce, else scalar)."))
+@click.option("-o", "--out", "out", metavar="FILE.gt", default=None, help=N_("Write the script here (default: stdout)."))
 def mlp_cmd(shape: str, activation: str, loss: str, init: str, seed: int, form: str | None, out: str | None) -> None:
-    """Write the script of a multilayer perceptron: SHAPE is the layer sizes, e.g. 2-3-1.
-
-    One scalar node per operation; names show layer and neuron: w1_2_3 is the weight of layer 1
-    from input x2 to neuron 3, b1_3 its bias, z1_3 the weighted sum, h1_3 the activation; o is the
-    output, y the target, L the loss. In array form (--form array, the default for --loss ce) a
-    layer is one line, h1 = sigmoid(W1 @ x + b1), and its nodes are named W1[0,1], h1[2].
-
-    \b
-    Examples:
-      graphtrace mlp 2-3-1 --seed 0 -o net.gt
-      graphtrace mlp 2-3-1 --init zeros -o symmetry_zeros.gt
-      graphtrace mlp 2-4-2-1 --activation tanh
-      graphtrace mlp 2-16-3 --loss ce -o multiclass.gt
-    """
     from .network import mlp_script, parse_shape
 
     sizes = parse_shape(shape)
@@ -944,25 +1004,21 @@ def _expect_grad(n_params: int) -> None:
                "{n} params (--numeric-all for all, which takes longer)").format(sample=f"{sample:,}", n=f"{n_params:,}"))
 
 
-@command("data")
+@command("data", help=N_(
+             "Write a toy data set as CSV (x1,x2,y): triangle, circle, xor or gauss (labels 0/1), blobs or "
+             "spiral (K classes, y = 0 to K-1)."),
+         examples=("graphtrace data triangle -n 200 --seed 0 -o triangle.csv",
+                   "graphtrace data circle -n 500 --noise 0.05 -o circle.csv",
+                   "graphtrace data blobs --classes 3 -o blobs.csv"))
 @click.argument("name", metavar="NAME")
-@click.option("-n", "n", default=200, show_default=True, type=int, help="Number of samples.")
-@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the samples.")
+@click.option("-n", "n", default=200, show_default=True, type=int, help=N_("Number of samples."))
+@click.option("--seed", default=0, show_default=True, type=int, help=N_("Seed of the samples."))
 @click.option("--noise", default=0.0, show_default=True, type=float,
-              help="Gaussian noise on the features, as a fraction of the data set's half-width (0 to 1).")
+              help=N_("Gaussian noise on the features, as a fraction of the data set's half-width (0 to 1)."))
 @click.option("--classes", "classes", type=int, default=None, metavar="K",
-              help="Number of classes of blobs and spiral (2 to 10; default 3); y holds the class index.")
-@click.option("-o", "--out", "out", metavar="FILE.csv", default=None, help="Write the CSV here (default: stdout).")
+              help=N_("Number of classes of blobs and spiral (2 to 10; default 3); y holds the class index."))
+@click.option("-o", "--out", "out", metavar="FILE.csv", default=None, help=N_("Write the CSV here (default: stdout)."))
 def data_cmd(name: str, n: int, seed: int, noise: float, classes: int | None, out: str | None) -> None:
-    """Write a toy data set as CSV (x1,x2,y): triangle, circle, xor or gauss (labels 0/1), blobs or
-    spiral (K classes, y = 0 to K-1).
-
-    \b
-    Examples:
-      graphtrace data triangle -n 200 --seed 0 -o triangle.csv
-      graphtrace data circle -n 500 --noise 0.05 -o circle.csv
-      graphtrace data blobs --classes 3 -o blobs.csv
-    """
     from .data import make_dataset, write_csv
 
     text = write_csv(make_dataset(name, n, seed=seed, noise=noise, classes=classes))
@@ -975,47 +1031,42 @@ def data_cmd(name: str, n: int, seed: int, noise: float, classes: int | None, ou
     info(_("wrote {out}: {n} samples of '{name}'").format(out=out, n=n, name=name))
 
 
-@command("train")
+@command("train", help=N_(
+             "Mini-batch gradient descent on the script's params; the script is the per-sample loss.\n\n"
+             "Each batch is one evaluation of the graph with arrays as input values. Prints the final loss and "
+             "the training accuracy (for a 0/1 or ±1 target y)."),
+         examples=("graphtrace mlp 2-3-1 --seed 0 -o net.gt",
+                   "graphtrace data triangle -n 200 --seed 0 -o triangle.csv",
+                   "graphtrace train net.gt --data triangle.csv --seed 0 -o trained.gt --plot trained.png",
+                   "graphtrace train net.gt --data triangle.csv --plot slide.png --size 16x9 --dpi 120"))
 @source_options
 @click.option("--data", "data_path", metavar="FILE.csv", required=True, shell_complete=_complete_source,
-              help="Training data: one column per input of the script (header names = input names); "
-                   "a CSV file or sample:NAME.csv.")
-@click.option("--lr", type=float, default=None, help="Learning rate (default 0.5).")
-@click.option("--epochs", type=click.IntRange(min=0), default=None, help="Passes over the data (default 300).")
-@click.option("--batch", type=click.IntRange(min=1), default=None, help="Samples per gradient step (default 10).")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the shuffling.")
+              help=N_("Training data: one column per input of the script (header names = input names); "
+                      "a CSV file or sample:NAME.csv."))
+@click.option("--lr", type=float, default=None, help=N_("Learning rate (default 0.5)."))
+@click.option("--epochs", type=click.IntRange(min=0), default=None, help=N_("Passes over the data (default 300)."))
+@click.option("--batch", type=click.IntRange(min=1), default=None, help=N_("Samples per gradient step (default 10)."))
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help=N_("Seed of the shuffling."))
 @click.option("--predict", "predict_name", metavar="NAME", default=None,
-              help="The prediction node for accuracy and plots (default: o, else the last named node "
-                   "that does not depend on y).")
+              help=N_("The prediction node for accuracy and plots (default: o, else the last named node "
+                      "that does not depend on y)."))
 @click.option("--threshold", type=float, default=None,
-              help="Count a sample positive when the prediction is ≥ this (default 0.5; 0 for ±1 labels).")
+              help=N_("Count a sample positive when the prediction is ≥ this (default 0.5; 0 for ±1 labels)."))
 @click.option("-o", "--out", "out", metavar="TRAINED.gt", default=None,
-              help="Write the script with the trained param values (comments and layout kept).")
+              help=N_("Write the script with the trained param values (comments and layout kept)."))
 @click.option("--plot", "plot", metavar="OUT.png|svg", default=None,
-              help="Draw the loss curve and, for two features, the decision boundary.")
+              help=N_("Draw the loss curve and, for two features, the decision boundary."))
 @click.option("--size", "plot_size", metavar="WxH", default=None,
-              help="--plot's size in inches (default 12x5; a 16:9 slide: --size 16x9 --dpi 120 is 1920×1080 px).")
+              help=N_("--plot's size in inches (default 12x5; a 16:9 slide: --size 16x9 --dpi 120 is 1920×1080 px)."))
 @click.option("--dpi", "plot_dpi", type=float, default=None, metavar="N",
-              help="--plot's resolution in dots per inch (default 160).")
+              help=N_("--plot's resolution in dots per inch (default 160)."))
 @click.option("--save-every", "save_every", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Also write -o every N epochs (a checkpoint).")
+              help=N_("Also write -o every N epochs (a checkpoint)."))
 @json_option
 def train_cmd(source: str | None, inline: str | None, output: str | None, data_path: str, lr: float | None,
               epochs: int | None, batch: int | None, seed: int, predict_name: str | None, out: str | None,
               plot: str | None, save_every: int | None, as_json: bool, threshold: float | None,
               plot_size: str | None = None, plot_dpi: float | None = None) -> None:
-    """Mini-batch gradient descent on the script's params; the script is the per-sample loss.
-
-    Each batch is one evaluation of the graph with arrays as input values. Prints the final loss
-    and the training accuracy (for a 0/1 or ±1 target y).
-
-    \b
-    Examples:
-      graphtrace mlp 2-3-1 --seed 0 -o net.gt
-      graphtrace data triangle -n 200 --seed 0 -o triangle.csv
-      graphtrace train net.gt --data triangle.csv --seed 0 -o trained.gt --plot trained.png
-      graphtrace train net.gt --data triangle.csv --plot slide.png --size 16x9 --dpi 120
-    """
     import os
 
     from . import training
@@ -1103,28 +1154,23 @@ def train_cmd(source: str | None, inline: str | None, output: str | None, data_p
         seconds=f"{result.seconds:.1f}"))
 
 
-@command("samples")
+@command("samples", help=N_(
+             "The bundled samples: list them, print one, or copy them into a folder.\n\n"
+             "Without arguments, one line per sample. Every command also reads a sample where it reads a file: "
+             "SOURCE sample:neuron, --data sample:triangle.csv (the extension may be left out when the name is "
+             "unique for the command). A NAME without extension copies every file of that name (triangle: "
+             "triangle.gt and triangle.csv)."),
+         examples=("graphtrace samples",
+                   "graphtrace samples neuron",
+                   "graphtrace samples neuron triangle -o course",
+                   "graphtrace samples --all -o samples"))
 @click.argument("names", nargs=-1, metavar="[NAME]...", shell_complete=lambda ctx, param, incomplete: [
     n for f in _sample_names() for n in (f, f.rsplit(".", 1)[0]) if n.startswith(incomplete)])
 @click.option("-o", "--out", "out", metavar="DIR", default=None,
-              help="Copy the named samples into this folder (created if missing).")
-@click.option("--all", "all_", is_flag=True, help="Copy every sample (with -o DIR).")
-@click.option("--force", is_flag=True, help="Replace a file in DIR that differs from the sample (an edited copy).")
+              help=N_("Copy the named samples into this folder (created if missing)."))
+@click.option("--all", "all_", is_flag=True, help=N_("Copy every sample (with -o DIR)."))
+@click.option("--force", is_flag=True, help=N_("Replace a file in DIR that differs from the sample (an edited copy)."))
 def samples_cmd(names: tuple[str, ...], out: str | None, all_: bool, force: bool) -> None:
-    """The bundled samples: list them, print one, or copy them into a folder.
-
-    Without arguments, one line per sample. Every command also reads a sample where it reads a
-    file: SOURCE sample:neuron, --data sample:triangle.csv (the extension may be left out when
-    the name is unique for the command). A NAME without extension copies every file of that
-    name (triangle: triangle.gt and triangle.csv).
-
-    \b
-    Examples:
-      graphtrace samples
-      graphtrace samples neuron
-      graphtrace samples neuron triangle -o course
-      graphtrace samples --all -o samples
-    """
     from .bundled import SAMPLES, copy_samples, files_for, samples_dir
 
     if all_:
@@ -1157,24 +1203,19 @@ def _sample_names() -> list[str]:
     return list(SAMPLES)
 
 
-@command("demo")
+@command("demo", help=N_(
+             "Reproduce every section of the course into a folder, with an index.html to open.\n\n"
+             "Per section: the script, forward and backward diagrams, the gradient table, the paths, training "
+             "plots where it trains, and an interactive explorer page."),
+         examples=("graphtrace demo",
+                   "graphtrace demo -o course --section 10 --section 12"))
 @click.option("-o", "--out", "out", metavar="DIR", default="graphtrace-demo", show_default=True,
-              help="The folder to write into (created if missing; other files in it are left alone).")
+              help=N_("The folder to write into (created if missing; other files in it are left alone)."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="The Graphviz backend for the diagrams.")
+              help=N_("The Graphviz backend for the diagrams."))
 @click.option("--section", "sections", type=click.IntRange(1, 13), multiple=True,
-              help="Only this course section (repeatable; default: all thirteen: the course's twelve and K classes).")
+              help=N_("Only this course section (repeatable; default: all thirteen: the course's twelve and K classes)."))
 def demo_cmd(out: str, backend: str, sections: tuple[int, ...]) -> None:
-    """Reproduce every section of the course into a folder, with an index.html to open.
-
-    Per section: the script, forward and backward diagrams, the gradient table, the paths,
-    training plots where it trains, and an interactive explorer page.
-
-    \b
-    Examples:
-      graphtrace demo
-      graphtrace demo -o course --section 10 --section 12
-    """
     import time
 
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -1198,55 +1239,49 @@ def demo_cmd(out: str, backend: str, sections: tuple[int, ...]) -> None:
         n=result.count, out=out, seconds=f"{time.monotonic() - start:.1f}", index=result.index))
 
 
-@command("trace")
+@command("trace", help=N_(
+             "RUN a Python program and analyse the graph of the micrograd-style Value it computes.\n\n"
+             "This command EXECUTES PROGRAM.py as Python (like `python PROGRAM.py`): run only code you trust. "
+             "(.gt scripts are never run; only this command runs code.) While it runs, `from micrograd.engine "
+             "import Value` and `from micrograd.nn import MLP` give graphtrace's traced classes; numpy object "
+             "arrays of Values and graphtrace.from_torch(...) graphs work too. What the program prints goes to "
+             "stdout (to stderr with --json). Then the Value's graph is shown as `grad` shows a script: every "
+             "gradient as path sum, backprop and finite differences (and PyTorch's, for graphs from from_torch)."),
+         examples=("graphtrace trace sample:micrograd_readme.py",
+                   "graphtrace trace sample:micrograd_readme.py --paths a -o readme.html",
+                   "graphtrace trace sample:micrograd_demo.py --to-script -o demo.gt",
+                   "graphtrace trace sample:torch_mlp.py --check --json"))
 @click.argument("program", metavar="PROGRAM.py", shell_complete=_complete_source)
 @click.argument("args", nargs=-1, metavar="[-- ARGS]...")
-@functools.partial(node_option, help_text="The variable (or graph node) to analyse (default: the Value last "
-                                          "passed to .backward(), else the last Value assigned at module level).")
+@functools.partial(node_option, help_text=N_("The variable (or graph node) to analyse (default: the Value last "
+                                             "passed to .backward(), else the last Value assigned at module level)."))
 @wrt_option()
 @json_option
-@click.option("--tol", default=1e-6, show_default=True, help="Tolerance of the check.")
-@click.option("--no-numeric", is_flag=True, help="Skip finite differences.")
-@click.option("--check", "check_mode", is_flag=True, help="Print the check table; exit 1 on a mismatch.")
+@click.option("--tol", default=1e-6, show_default=True, help=N_("Tolerance of the check."))
+@click.option("--no-numeric", is_flag=True, help=N_("Skip finite differences."))
+@click.option("--check", "check_mode", is_flag=True, help=N_("Print the check table; exit 1 on a mismatch."))
 @click.option("--paths", "paths_wrt", metavar="NAME", default=None,
-              help="List the paths from NAME to the output instead (as `graphtrace paths --wrt NAME`).")
-@click.option("--top", default=10, show_default=True, type=click.IntRange(min=0), help="How many paths --paths lists.")
+              help=N_("List the paths from NAME to the output instead (as `graphtrace paths --wrt NAME`)."))
+@click.option("--top", default=10, show_default=True, type=click.IntRange(min=0), help=N_("How many paths --paths lists."))
 @click.option("-o", "--out", "out", metavar="FILE", default=None,
-              help="Also draw the graph into FILE (.svg .png .pdf .dot .json .html); with --to-script, "
-                   "the .gt script to write.")
+              help=N_("Also draw the graph into FILE (.svg .png .pdf .dot .json .html); with --to-script, "
+                      "the .gt script to write."))
 @click.option("--to-script", is_flag=True,
-              help="Write the traced graph as a .gt script (to -o FILE, else stdout) instead of a table.")
-@click.option("--view", type=click.Choice(_VIEWS), default="both", show_default=True, help="Drawing view (with -o).")
-@click.option("--symbolic", is_flag=True, help="Drawing: write each local derivative's formula too.")
-@click.option("--show-consts", is_flag=True, help="Drawing: draw constants as nodes.")
-@click.option("--heat", is_flag=True, help="Drawing: colour edges by |path flow|.")
+              help=N_("Write the traced graph as a .gt script (to -o FILE, else stdout) instead of a table."))
+@click.option("--view", type=click.Choice(_VIEWS), default="both", show_default=True, help=N_("Drawing view (with -o)."))
+@click.option("--symbolic", is_flag=True, help=N_("Drawing: write each local derivative's formula too."))
+@click.option("--show-consts", is_flag=True, help=N_("Drawing: draw constants as nodes."))
+@click.option("--heat", is_flag=True, help=N_("Drawing: colour edges by |path flow|."))
 @click.option("--level", type=click.Choice(_LEVELS), default="auto", show_default=True,
-              help="Drawing: every op (scalar), one node per neuron or per layer, or chosen by size.")
+              help=N_("Drawing: every op (scalar), one node per neuron or per layer, or chosen by size."))
 @click.option("--backend", type=click.Choice(("auto", "system", "bundled")), default="auto", show_default=True,
-              help="Graphviz backend for drawings.")
-@click.option("--force", is_flag=True, help="Draw more than 3,000 nodes one by one anyway.")
+              help=N_("Graphviz backend for drawings."))
+@click.option("--force", is_flag=True, help=N_("Draw more than 3,000 nodes one by one anyway."))
 @numeric_all_option
 def trace_cmd(program: str, args: tuple[str, ...], output: str | None, wrt: tuple[str, ...], as_json: bool,
               tol: float, no_numeric: bool, check_mode: bool, paths_wrt: str | None, top: int, out: str | None,
               to_script: bool, view: str, symbolic: bool, show_consts: bool, heat: bool, level: str,
               backend: str, force: bool, numeric_all: bool) -> None:
-    """RUN a Python program and analyse the graph of the micrograd-style Value it computes.
-
-    This command EXECUTES PROGRAM.py as Python (like `python PROGRAM.py`): run only code you
-    trust. (.gt scripts are never run; only this command runs code.) While it runs,
-    `from micrograd.engine import Value` and `from micrograd.nn import MLP` give graphtrace's
-    traced classes; numpy object arrays of Values and graphtrace.from_torch(...) graphs work too.
-    What the program prints goes to stdout (to stderr with --json). Then the Value's graph is
-    shown as `grad` shows a script: every gradient as path sum, backprop and finite differences
-    (and PyTorch's, for graphs from from_torch).
-
-    \b
-    Examples:
-      graphtrace trace sample:micrograd_readme.py
-      graphtrace trace sample:micrograd_readme.py --paths a -o readme.html
-      graphtrace trace sample:micrograd_demo.py --to-script -o demo.gt
-      graphtrace trace sample:torch_mlp.py --check --json
-    """
     from .trace_run import run_program, traced_output
 
     if out is not None and not to_script:
@@ -1270,7 +1305,7 @@ def trace_cmd(program: str, args: tuple[str, ...], output: str | None, wrt: tupl
             click.echo(text, nl=False)
         else:
             atomic_write(out, text)
-            info(_("wrote {out}: {n} nodes as a script").format(out=out, n=f"{g.nx.number_of_nodes():,}"))
+            info(_("wrote {out}: {n} nodes as a script").format(out=out, n=f"{g.core.number_of_nodes():,}"))
         return
     if paths_wrt is not None:
         g.node(paths_wrt, what="--paths")
@@ -1353,6 +1388,34 @@ def _stdout_failed(exc: OSError) -> int:
     return EXIT_BAD_INPUT
 
 
+_CLICK_TRANSLATED: set[str] = set()  # the click modules whose words are graphtrace's now
+
+
+def _translate_click() -> None:
+    """click's usage errors in the run's language: its modules' gettext names (``_``, ``ngettext``,
+    the standard library's, bound at import) become graphtrace's, once for each module (they read
+    the language at each call). The ids are click's own (graphtrace.click_texts), so English stays
+    click's text. Not ``click.decorators``: the help option's text is made once and kept (``_Help``
+    translates it where it is shown)."""
+    names = ["core", "exceptions", "parser", "types"]
+    if "_GRAPHTRACE_COMPLETE" in os.environ:
+        names.append("shell_completion")  # its notes on an old bash; imported only to complete
+    names = [name for name in names if name not in _CLICK_TRANSLATED]
+    if not names:
+        return
+    import importlib
+
+    from . import click_texts
+
+    for name in names:
+        module = importlib.import_module(f"click.{name}")
+        if hasattr(module, "_"):
+            module._ = _  # type: ignore[attr-defined]
+        if hasattr(module, "ngettext"):
+            module.ngettext = click_texts.ngettext  # type: ignore[attr-defined]
+        _CLICK_TRANSLATED.add(name)
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI and map every outcome to the contract's exit codes."""
     args = sys.argv[1:] if argv is None else argv
@@ -1361,6 +1424,7 @@ def main(argv: list[str] | None = None) -> None:
 
     lang = contextlib.ExitStack()  # --lang for the whole run, error messages included; then as before
     lang.enter_context(use_language(_argv_language(args)))
+    _translate_click()
     try:
         with warnings.catch_warnings():
             # numpy's overflow warnings are noise here: graphtrace checks every result itself and

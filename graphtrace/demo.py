@@ -281,7 +281,7 @@ def _zero_paths(graph: Any, report: Any) -> list[str]:
     from .ops import OPS
     from .text import expression_text, fmt, parenthesise
 
-    g = graph.nx
+    g = graph.core
     fwd = graph.forward()
     lines = graph.source.text.split("\n") if graph.source is not None else []
 

@@ -520,9 +520,9 @@ class Drawing:
         if e.undefined is not None:
             tip += _(": local undefined, {why}").format(why=e.undefined)
         elif e.local is not None:
-            tip += f": local {_num(e.local)}"
+            tip += _(": local {value}").format(value=_num(e.local))
         if e.flow is not None:
-            tip += f", path flow {_num(e.flow)}"
+            tip += _(", path flow {value}").format(value=_num(e.flow))
         attrs["tooltip"] = tip
         label = f", label=<{html_label}>" if html_label else ""
         return f"{quote(e.tail)} -> {quote(e.head)} [{_attrs(attrs)}{label}]"
@@ -623,11 +623,10 @@ def check_layout_work(drawing: Drawing) -> None:
     work = drawing.layout_work()
     limit = env_limit("GRAPHTRACE_MAX_LAYOUT_WORK", MAX_LAYOUT_WORK)
     if work > limit:
-        raise LimitError(f"this drawing gives Graphviz {work:,} edge pieces to place (limit {limit:,}): "
-                         "its long edges would take gigabytes to lay out",
-                         hint="draw a part of it with --of NAME, a network with --level neuron or "
-                              "layer, or write .dot/.json (no layout); raise the limit with "
-                              "GRAPHTRACE_MAX_LAYOUT_WORK")
+        raise LimitError(_("this drawing gives Graphviz {work} edge pieces to place (limit {limit}): its long "
+                           "edges would take gigabytes to lay out").format(work=f"{work:,}", limit=f"{limit:,}"),
+                         hint=_("draw a part of it with --of NAME, a network with --level neuron or layer, or "
+                                "write .dot/.json (no layout); raise the limit with GRAPHTRACE_MAX_LAYOUT_WORK"))
 
 
 def _attrs(d: Mapping[str, str]) -> str:
@@ -730,7 +729,7 @@ class _Names:
     """Display names: the script's names with subscripts, else the source expression, else the glyph."""
 
     def __init__(self, graph: Graph, show_consts: bool = False):
-        self.g = graph.nx
+        self.g = graph.core
         self.show_consts = show_consts
         self.lines = graph.source.text.split("\n") if graph.source is not None else None
         self.cache: dict[Any, str] = {}
@@ -807,13 +806,16 @@ def _folded_const(g: Any, v: Any) -> bool:
 def _undefined(graph: Any, names: Any, fwd: Any, u: Any, v: Any, slot: int) -> str:
     """Why the local derivative ∂v/∂u (slot ``slot``) is not a number: its formula and the
     operands' values, e.g. ``∂y/∂2 = x^2·ln x is not a real number at x = −3``."""
-    g = graph.nx
+    g = graph.core
     ops = operands(g, v)
     formula = OPS[g.nodes[v]["op"]].symbolic_at(slot, [parenthesise(names(w)) for w in ops],
                                                 parenthesise(names(v)))
     at = ", ".join(f"{names(w)} = {_num(fwd.values[w])}" for w in dict.fromkeys(ops) if not _folded_const(g, w))
-    return (f"∂{parenthesise(names(v))}/∂{parenthesise(names(u))} = {formula} is not a real number"
-            + (f" at {at}" if at else ""))
+    derivative = f"∂{parenthesise(names(v))}/∂{parenthesise(names(u))}"
+    if at:
+        return _("{derivative} = {formula} is not a real number at {at}").format(derivative=derivative,
+                                                                               formula=formula, at=at)
+    return _("{derivative} = {formula} is not a real number").format(derivative=derivative, formula=formula)
 
 
 def _is_named(g: Any, v: Any) -> bool:
@@ -823,7 +825,7 @@ def _is_named(g: Any, v: Any) -> bool:
 def _array_groups(graph: Graph, index: dict[Any, int]) -> dict[Any, Any]:
     """Each node's group at ``--level array``: its array (``("array", "W")``), else the named value
     its script line computes (the unnamed ops of ``h = sigmoid(W @ x + b)`` fold into h), else itself."""
-    attrs = graph.nx.nodes
+    attrs = graph.core.nodes
     line_key: dict[Any, Any] = {}
     for v in index:
         d = attrs[v]
@@ -843,7 +845,7 @@ def _array_groups(graph: Graph, index: dict[Any, int]) -> dict[Any, Any]:
 
 def _groups(graph: Graph, level: str, index: dict[Any, int]) -> tuple[dict[Any, Any], dict[Any, Any]]:
     """Layer of every node (for clusters), and its group key at ``level`` (None: drawn alone)."""
-    attrs = graph.nx.nodes
+    attrs = graph.core.nodes
     if level == "array":
         return {}, _array_groups(graph, index)
     layer_of = {v: attrs[v]["layer"] for v in index if "layer" in attrs[v]}
@@ -906,17 +908,17 @@ def _with_layers(graph: Graph) -> Graph:
     Drawing never changes the user's graph, so the layer/neuron/role attributes that
     :func:`graphtrace.layers.annotate_mlp` infers from names like ``w1_2_3`` go onto a copy.
     """
-    if any("layer" in d for _, d in graph.nx.nodes(data=True)):
+    if any("layer" in d for _, d in graph.core.nodes(data=True)):
         return graph
     if not (any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names)
             or any(re.fullmatch(r"W\d+", str(a)) for a in graph.arrays)):
         return graph
-    copy = type(graph)(graph.nx.copy(), graph.source, output=graph.output)
+    copy = type(graph)(graph.core.copy(), graph.source, output=graph.output)
     return copy if annotate_mlp(copy) else graph
 
 
 def _is_layered(graph: Graph) -> bool:
-    g = graph.nx
+    g = graph.core
     if any("layer" in d for _, d in g.nodes(data=True)):
         return True
     return (any(re.fullmatch(r"w\d+_\d+_\d+", str(v)) for v in graph.names)
@@ -940,15 +942,16 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
     """
     graph = _with_layers(graph)
     if view not in VIEWS:
-        raise UsageError(f"unknown view '{view}'; choose one of {', '.join(VIEWS)}")
+        raise UsageError(_("unknown view '{view}'; choose one of {names}").format(view=view, names=", ".join(VIEWS)))
     if rankdir not in RANKDIRS:
-        raise UsageError(f"unknown rank direction '{rankdir}'; choose one of {', '.join(RANKDIRS)}")
+        raise UsageError(_("unknown rank direction '{rankdir}'; choose one of {names}").format(
+            rankdir=rankdir, names=", ".join(RANKDIRS)))
     if level not in LEVELS:
-        raise UsageError(f"unknown level '{level}'; choose one of {', '.join(LEVELS)}")
+        raise UsageError(_("unknown level '{level}'; choose one of {names}").format(level=level, names=", ".join(LEVELS)))
     if results is None:
         results = graph.analyse(values, wrt=wrt, heat=heat, top=top)
     wrt = results.paths.wrt if results.paths is not None else None
-    g = graph.nx
+    g = graph.core
     order = graph.order
     index = {v: i for i, v in enumerate(order)}
     fwd = results.forward
@@ -981,27 +984,27 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
             notes.append(_("level auto: {n} nodes is too many to draw one by one; drawing {what} (--level {level})")
                          .format(n=f"{len(drawn_scalar):,}", what=_(_LEVEL_WORDS[chosen]), level=chosen))
     if chosen == "array" and not graph.arrays:
-        raise UsageError("--level array needs a script with vectors or matrices (e.g. `W: param = [[1, 2]]`)")
+        raise UsageError(_("--level array needs a script with vectors or matrices (e.g. `W: param = [[1, 2]]`)"))
     if chosen in ("neuron", "layer") and not layered:
-        raise UsageError(f"--level {chosen} needs a network: nodes with a 'layer' attribute "
-                         "(graphtrace mlp) or names like w1_2_3, h1_2 (or W1, b1, h1 in array form)"
-                         + ("; this script's arrays fold with --level array" if graph.arrays else ""))
+        raise UsageError(_("--level {level} needs a network: nodes with a 'layer' attribute (graphtrace mlp) or "
+                           "names like w1_2_3, h1_2 (or W1, b1, h1 in array form)").format(level=chosen)
+                         + (_("; this script's arrays fold with --level array") if graph.arrays else ""))
     layer_of, group = _groups(graph, chosen, index)
 
     if chosen == "scalar":
         n = len(drawn_scalar)
         refuse = refuse_limit()
         if n > refuse:
-            raise LimitError(f"{n:,} nodes are too many to draw one by one (limit {refuse:,})",
-                             hint="draw a network with --level neuron or --level layer; "
-                                  "for other graphs draw a part of it with --of NAME; "
-                                  "raise the limit with the environment variable GRAPHTRACE_MAX_DRAW_NODES "
-                                  "(and pass --force)")
+            raise LimitError(_("{n} nodes are too many to draw one by one (limit {limit})").format(
+                                 n=f"{n:,}", limit=f"{refuse:,}"),
+                             hint=_("draw a network with --level neuron or --level layer; for other graphs draw a "
+                                    "part of it with --of NAME; raise the limit with the environment variable "
+                                    "GRAPHTRACE_MAX_DRAW_NODES (and pass --force)"))
         if n > FORCE_LIMIT and not force:
-            raise LimitError(f"{n:,} nodes make an unreadable drawing and a slow layout "
-                             f"(more than {FORCE_LIMIT:,})",
-                             hint="use --level neuron or --level layer for a network, or --force to draw "
-                                  "every node anyway")
+            raise LimitError(_("{n} nodes make an unreadable drawing and a slow layout (more than {limit})").format(
+                                 n=f"{n:,}", limit=f"{FORCE_LIMIT:,}"),
+                             hint=_("use --level neuron or --level layer for a network, or --force to draw every "
+                                    "node anyway"))
 
     on_path = results.on_path
     flows = results.flows or {}
@@ -1034,7 +1037,8 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
                 lines.append((f"= {_num(fwd.values[v])}", ""))
             if show_grad and not _folded_const(g, v):
                 lines.append(grad_line(v) if math.isfinite(_float(grads[v])) or d.get("kind") != "const"
-                             else (f"∂{out_name}/∂{parenthesise(names(v))} undefined", _GRAD_COLOR))
+                             else (_("{gradient} undefined").format(gradient=f"∂{out_name}/∂{parenthesise(names(v))}"),
+                                   _GRAD_COLOR))
             tip = str(v)
             full = names.full(v)
             if full != tip:
@@ -1058,7 +1062,7 @@ def draw(graph: Any, results: Analysis | None = None, *, view: str = "both", wrt
                 if local is not None and g.nodes[u].get("kind") == "const" and math.isnan(_float(local)):
                     undefined = _undefined(graph, names, fwd, u, v, slot)
                 if view != "forward" and undefined is not None:
-                    label = "undefined"  # the tooltip says why
+                    label = _("undefined")  # the tooltip says why
                 elif view != "forward" and local is not None:
                     # The number alone (the legend says it is ∂head/∂tail); --symbolic adds the
                     # formula in the script's names, and ∂head/∂tail itself when both are named.
@@ -1143,7 +1147,7 @@ def candidate_levels(graph: Any, *, show_consts: bool = False) -> list[str]:
     ['scalar', 'neuron', 'layer']
     """
     graph = _with_layers(graph)
-    drawn = [v for v in graph.order if show_consts or not _folded_const(graph.nx, v)]
+    drawn = [v for v in graph.order if show_consts or not _folded_const(graph.core, v)]
     return auto_levels(graph, len(drawn), _is_layered(graph), {v: i for i, v in enumerate(graph.order)})
 
 
@@ -1193,7 +1197,7 @@ def _folded(graph: Graph, level: str, group: dict[Any, Any], index: dict[Any, in
             flows: dict[tuple[Any, Any, int], float], show_value: bool, show_grad: bool,
             wrt: Any) -> tuple[list[DrawNode], list[DrawEdge]]:
     """Nodes and edges with each neuron (or layer) folded into one node."""
-    g = graph.nx
+    g = graph.core
     attrs = g.nodes
     members: dict[Any, list[Any]] = {}
     for v in order:
@@ -1312,7 +1316,7 @@ def _activation_glyph(attrs: Any, v: Any) -> str:
 def _loss_lines(graph: Graph, members: list[Any], rep: Any, names: _Names) -> list[tuple[str, str]]:
     """What a folded loss box folds: its formula (the loss line of the script) and how many ops and
     targets are inside ("loss: 11 ops · target y")."""
-    attrs = graph.nx.nodes
+    attrs = graph.core.nodes
     out: list[tuple[str, str]] = []
     formula = names.expr(rep) if attrs[rep].get("kind") == "op" else None
     if formula and len(formula) <= 44:
@@ -1390,7 +1394,7 @@ def _mark_identical(nodes: list[DrawNode], edges: list[DrawEdge], attrs: Any, fw
 def _folded_value(graph: Graph, key: Any, members: list[Any], rep: Any, fwd: Any, grads: Any, names: _Names,
                   lines: list[tuple[str, str]], show_value: bool, show_grad: bool) -> tuple[str, str, Any]:
     """Kind and title of a node at ``--level array`` (one value, or a folded array), filling ``lines``."""
-    attrs = graph.nx.nodes
+    attrs = graph.core.nodes
     out_name = display_name(graph.output)
     if key[0] == "node":
         v = key[1]

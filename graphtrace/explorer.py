@@ -68,13 +68,14 @@ def ops_script(names: Iterable[str] | None = None) -> str:
     wanted = set(OPS) if names is None else set(names)
     unknown = sorted(wanted - set(OPS))
     if unknown:
-        raise GraphError(f"no such op: {', '.join(unknown)}")
+        raise GraphError(_("no such op: {ops}").format(ops=", ".join(unknown)))
     entries = []
     for op in OPS.values():
         if op.name not in wanted:
             continue
         if not op.js.strip() or len(op.js_partials) != (op.arity or 1) or not all(d.strip() for d in op.js_partials):
-            raise GraphError(f"op '{op.name}' has no JavaScript form (js and one js_partials entry per operand)")
+            raise GraphError(_("op '{op}' has no JavaScript form (js and one js_partials entry per operand)").format(
+                op=op.name))
         if op.variadic:  # its forms read the operands as the array args, and dv the slot j
             entries.append(f"    {json.dumps(op.name)}: {{ f: function () {{ var args = "
                            f"Array.prototype.slice.call(arguments); return {op.js}; }}, "
@@ -131,7 +132,7 @@ def _source_slice(lines: list[bytes], d: Mapping[str, Any]) -> str | None:
 
 def _display_names(graph: Graph, order: list[Any], lines: list[bytes]) -> dict[Any, str]:
     """How each node is written in formulas: its name, its number, or its expression's text."""
-    g = graph.nx
+    g = graph.core
     out: dict[Any, str] = {}
     for v in order:
         d = g.nodes[v]
@@ -152,14 +153,15 @@ def _display_names(graph: Graph, order: list[Any], lines: list[bytes]) -> dict[A
 
 def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str, Any]:
     """The training view's data: rows, which inputs they feed, and the node the boundary shows."""
-    g = graph.nx
+    g = graph.core
     inputs = {str(v): v for v in graph.inputs}
     columns = list(data.columns)
     missing = [c for c in columns if c not in inputs]
     if missing:
-        raise DataError(f"{data.name}: column '{missing[0]}' is not an input of {graph.name}; "
-                        f"the inputs are {', '.join(inputs) or '(none)'}",
-                        hint="name the CSV columns after the script's inputs (x1, x2, ..., y)")
+        raise DataError(_("{data}: column '{column}' is not an input of {graph}; the inputs are {inputs}").format(
+                            data=data.name, column=missing[0], graph=graph.name,
+                            inputs=", ".join(inputs) or _("(none)")),
+                        hint=_("name the CSV columns after the script's inputs (x1, x2, ..., y)"))
     features = [inputs[c] for c in data.feature_names]
     target = inputs.get("y") if "y" in columns else None
     scores = class_scores(graph)
@@ -169,7 +171,7 @@ def _data_model(graph: Graph, data: Dataset, index: dict[Any, int]) -> dict[str,
         features = [inputs[c] for c in columns if c != str(scores[1])]
         classes = [index[s] for s in scores[0]]
     if len(features) == 0:
-        raise DataError(f"{data.name}: no feature column to train on")
+        raise DataError(_("{data}: no feature column to train on").format(data=data.name))
     rows = data.values[:MAX_DATA_ROWS]
     predict = prediction_node(graph) if scores is None or classes is None else scores[0][0]
     predict = graph.output if predict is None else predict
@@ -207,7 +209,7 @@ def _train_spec(graph: Graph, index: dict[Any, int]) -> dict[str, Any] | None:
         "graph": _title(graph),
         "inputs": {str(v): index[v] for v in graph.inputs},
         "predict": index[predict],
-        "predict_op": graph.nx.nodes[predict].get("op"),
+        "predict_op": graph.core.nodes[predict].get("op"),
         "colors": {"positive": POSITIVE_COLOR, "negative": NEGATIVE_COLOR},
     }
     if scores is not None:
@@ -224,7 +226,7 @@ def _train_start(train: Mapping[str, float] | None) -> dict[str, float]:
         return {}
     unknown = sorted(set(train) - {"lr", "batch"})
     if unknown:
-        raise UsageError(f"train takes 'lr' and 'batch', not {', '.join(map(repr, unknown))}")
+        raise UsageError(_("train takes 'lr' and 'batch', not {names}").format(names=", ".join(map(repr, unknown))))
     return {k: float(v) if k == "lr" else int(v) for k, v in train.items()}
 
 
@@ -247,7 +249,7 @@ def build_model(graph: Graph, results: Analysis | None = None, *, values: Mappin
     >>> [(e["tail"], e["head"], e["slot"], e["symbolic"]) for e in m["edges"]]
     [(0, 1, 0, 'a'), (0, 1, 1, 'a')]
     """
-    g = graph.nx
+    g = graph.core
     if results is None:
         results = graph.analyse(values)
     fwd, grads = results.forward, results.grads
@@ -391,7 +393,7 @@ def _views(graph: Graph, model: Mapping[str, Any], *, values: Mapping[Any, float
 
 
 def _bias_of(graph: Graph, members: list[Any]) -> Any:
-    attrs = graph.nx.nodes
+    attrs = graph.core.nodes
     found = [v for v in members if attrs[v].get("role") == "bias"] if len(members) > 1 else []
     return found[0] if len(found) == 1 else None
 
@@ -403,7 +405,7 @@ def _svg_text(drawing: Any, *, backend: str, timeout: float | None) -> str:
     svg = layout(drawing.dot(), "svg", backend=backend, timeout=timeout).decode("utf-8")
     start = svg.find("<svg")
     if start < 0:
-        raise GraphError("the layout program returned no SVG")
+        raise GraphError(_("the layout program returned no SVG"))
     svg = svg[start:]
     svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)
     svg = re.sub(r"<title>.*?</title>\n?", "", svg, flags=re.S)
@@ -591,7 +593,7 @@ def build_html(graph: Graph, *, values: Mapping[Any, float] | None = None, data:
     js = ops_script(model["ops"]) + asset_text("explorer.js")
     css = asset_text("explorer.css")
     if "</script" in js.lower() or "<!--" in js:
-        raise GraphError("explorer.js must not contain '</script' or '<!--'")
+        raise GraphError(_("explorer.js must not contain '</script' or '<!--'"))
     title = html.escape(xml_safe(_title(graph)))
     footer = html.escape(_("Made by graphtrace {version} from {file}. Works offline: everything is in this file.")).format(
         version=html.escape(__version__), file=f"<code>{title}</code>")

@@ -41,6 +41,7 @@ import numpy as np
 
 from .api import Graph, parse
 from .errors import GraphError, LimitError, UsageError
+from .i18n import _
 from .layers import annotate_mlp, layer_weights
 from .ops import ACTIVATIONS, OPS
 from .parse import LIMITS
@@ -73,24 +74,28 @@ def parse_shape(shape: str | Sequence[int]) -> list[int]:
         for p in parts:
             p = p.strip()
             if not (p.isascii() and p.isdigit()):  # str.isdigit also accepts '²', which int() refuses
-                raise UsageError(f"bad SHAPE '{shape}': expected layer sizes joined by '-', e.g. 2-3-1")
+                raise UsageError(_("bad SHAPE '{shape}': expected layer sizes joined by '-', e.g. 2-3-1").format(
+                    shape=shape))
             sizes.append(int(p))
     else:
         sizes = [int(s) for s in shape]
     if len(sizes) < 2:
-        raise UsageError(f"bad SHAPE '{shape}': give at least an input and an output size, e.g. 2-1")
+        raise UsageError(_("bad SHAPE '{shape}': give at least an input and an output size, e.g. 2-1").format(
+            shape=shape))
     if len(sizes) > _MAX_LAYERS:
-        raise UsageError(f"bad SHAPE '{shape}': at most {_MAX_LAYERS} layers")
+        raise UsageError(_("bad SHAPE '{shape}': at most {layers} layers").format(shape=shape, layers=_MAX_LAYERS))
     for s in sizes:
         if not 1 <= s <= _MAX_UNITS:
-            raise UsageError(f"bad SHAPE '{shape}': every layer needs 1 to {_MAX_UNITS} units, got {s}")
+            raise UsageError(_("bad SHAPE '{shape}': every layer needs 1 to {units} units, got {size}").format(
+                shape=shape, units=_MAX_UNITS, size=s))
     # Checked before any text is made: 1024-1024-1024-1 would be a 100 MB script of 6 million nodes.
     nodes = _min_nodes(sizes)
     if nodes > LIMITS.nodes:
-        raise LimitError(f"a {'-'.join(map(str, sizes))} network makes at least {nodes:,} graph nodes, "
-                         f"more than the limit of {LIMITS.nodes:,}",
-                         hint="choose smaller layers, or raise the limit with the environment variable "
-                              "GRAPHTRACE_MAX_NODES")
+        raise LimitError(_("a {shape} network makes at least {nodes} graph nodes, more than the limit of "
+                           "{limit}").format(shape="-".join(map(str, sizes)), nodes=f"{nodes:,}",
+                                             limit=f"{LIMITS.nodes:,}"),
+                         hint=_("choose smaller layers, or raise the limit with the environment variable "
+                                "GRAPHTRACE_MAX_NODES"))
     return sizes
 
 
@@ -169,20 +174,21 @@ def mlp_script(shape: str | Sequence[int], *, activation: str = "sigmoid", loss:
     """
     sizes = parse_shape(shape)
     if activation not in ACTIVATIONS:
-        raise UsageError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
+        raise UsageError(_("unknown activation '{activation}'; choose one of {names}").format(
+            activation=activation, names=", ".join(ACTIVATIONS)))
     if loss not in LOSSES:
-        raise UsageError(f"unknown loss '{loss}'; choose one of {', '.join(LOSSES)}")
+        raise UsageError(_("unknown loss '{loss}'; choose one of {names}").format(loss=loss, names=", ".join(LOSSES)))
     if init not in INITS:
-        raise UsageError(f"unknown init '{init}'; choose one of {', '.join(INITS)}")
+        raise UsageError(_("unknown init '{init}'; choose one of {names}").format(init=init, names=", ".join(INITS)))
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise UsageError(f"seed must be a non-negative integer, got {seed!r}")
+        raise UsageError(_("seed must be a non-negative integer, got {seed}").format(seed=repr(seed)))
     if form is None:
         form = "array" if loss == "ce" else "scalar"
     if form not in FORMS:
-        raise UsageError(f"unknown form '{form}'; choose one of {', '.join(FORMS)}")
+        raise UsageError(_("unknown form '{form}'; choose one of {names}").format(form=form, names=", ".join(FORMS)))
     if loss == "ce" and sizes[-1] < 2:
-        raise UsageError(f"--loss ce needs at least 2 classes (outputs), got {sizes[-1]}",
-                         hint="for two classes with one output use --loss bce")
+        raise UsageError(_("--loss ce needs at least 2 classes (outputs), got {outputs}").format(outputs=sizes[-1]),
+                         hint=_("for two classes with one output use --loss bce"))
     shape_text = "-".join(map(str, sizes))
     if command is None:
         command = f"graphtrace mlp {shape_text} --activation {activation} --loss {loss} --init {init} --seed {seed}"
@@ -333,10 +339,11 @@ def _array_script(sizes: list[int], activation: str, loss: str, params: list[tup
 def _checked(text: str, shape_text: str) -> str:
     size = len(text.encode("utf-8"))
     if size > LIMITS.script_bytes:  # a script that graphtrace would refuse to read back is no use
-        raise LimitError(f"the {shape_text} network's script would be {size:,} bytes, more than the "
-                         f"{LIMITS.script_bytes:,}-byte limit on scripts",
-                         hint="choose smaller layers, or raise the limit with the environment variable "
-                              "GRAPHTRACE_MAX_SCRIPT_BYTES")
+        raise LimitError(_("the {shape} network's script would be {size} bytes, more than the {limit}-byte "
+                           "limit on scripts").format(shape=shape_text, size=f"{size:,}",
+                                                      limit=f"{LIMITS.script_bytes:,}"),
+                         hint=_("choose smaller layers, or raise the limit with the environment variable "
+                                "GRAPHTRACE_MAX_SCRIPT_BYTES"))
     return text
 
 
@@ -388,10 +395,10 @@ def collapse_linear(graph: Graph, values: Mapping[Any, Any] | None = None) -> Li
         True
     """
     layers = layer_weights(graph, values)
-    for v, d in graph.nx.nodes(data=True):
+    for v, d in graph.core.nodes(data=True):
         if re.fullmatch(r"h\d+_\d+", str(v)) and d.get("kind") == "op" and not OPS[d["op"]].linear:
-            raise GraphError(f"{graph.name}: hidden unit '{v}' applies {d.get('op')}, not the identity; "
-                             "only linear layers collapse into one")
+            raise GraphError(_("{graph}: hidden unit '{node}' applies {op}, not the identity; only linear "
+                               "layers collapse into one").format(graph=graph.name, node=v, op=d.get("op")))
     w_total = np.eye(layers[0][0].shape[0])
     b_total = np.zeros(layers[0][0].shape[0])
     for w, b in layers:

@@ -18,6 +18,7 @@ from typing import Any
 from .dot import Drawing, check_layout_work, draw
 from .errors import UsageError
 from .files import atomic_write
+from .i18n import _
 from .text import dumps
 
 FORMATS: tuple[str, ...] = ("svg", "png", "pdf", "dot", "json", "html", "tex")
@@ -37,9 +38,9 @@ def format_of(path: str | os.PathLike[str]) -> str:
     """
     fmt = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
     if fmt not in FORMATS:
-        raise UsageError(f"cannot write '{os.fspath(path)}': unknown output format "
-                         f"'{'.' + fmt if fmt else '(no extension)'}'",
-                         hint="use one of " + ", ".join("." + f for f in FORMATS))
+        raise UsageError(_("cannot write '{path}': unknown output format '{ext}'").format(
+                             path=os.fspath(path), ext="." + fmt if fmt else _("(no extension)")),
+                         hint=_("use one of {formats}").format(formats=", ".join("." + f for f in FORMATS)))
     return fmt
 
 
@@ -92,8 +93,6 @@ class Fit:
 
     def note(self) -> str:
         w_px, h_px = round(self.width_in * self.target.dpi), round(self.height_in * self.target.dpi)
-        from .i18n import _
-
         return _("fit {target}: {level} level, rankdir {rankdir}, {w}×{h} px; smallest text {smallest} px (at least "
                  "{wanted} px wanted)").format(target=self.target.name, level=self.drawing.level,
                                                rankdir=self.drawing.rankdir, w=w_px, h=h_px,
@@ -150,7 +149,7 @@ def fit_drawing(graph: Any, target: Target | str, *, backend: str = "auto", time
 
     if isinstance(target, str):
         if target not in FITS:
-            raise UsageError(f"unknown --fit '{target}'; choose one of {', '.join(FITS)}")
+            raise UsageError(_("unknown --fit '{target}'; choose one of {names}").format(target=target, names=", ".join(FITS)))
         target = FITS[target]
     level = options.pop("level", "auto")
     options.pop("rankdir", None)
@@ -183,7 +182,7 @@ def fit_drawing(graph: Any, target: Target | str, *, backend: str = "auto", time
         if best is not None and best.legible:
             break
     if best is None:
-        raise UsageError(f"nothing to fit onto the {target.name}")
+        raise UsageError(_("nothing to fit onto the {target}").format(target=target.name))
     d = best.drawing
     w, h = best.laid_out
     # Graphviz scales the drawing and its pad together until they fill ``size``: with this pad (in
@@ -192,8 +191,6 @@ def fit_drawing(graph: Any, target: Target | str, *, backend: str = "auto", time
               "pad": f"{(best.width_in / best.scale - w) / 2:.4f},{(best.height_in / best.scale - h) / 2:.4f}"}
     d.notes.append(best.note())
     if not best.legible:
-        from .i18n import _
-
         d.notes.append(_("warning: on the {target} its smallest text is {smallest} px, under the {wanted} px that "
                          "stay legible; draw a part of it with --of NAME").format(
             target=target.name, smallest=f"{best.min_text_px:.1f}", wanted=f"{target.px(target.min_text_pt):.0f}"))
@@ -226,16 +223,17 @@ def save(graph: Any, path: str | os.PathLike[str], *, backend: str = "auto", tim
     fmt = format_of(path)
     beamer = options.pop("beamer", False)
     if beamer and fmt != "tex":
-        raise UsageError("--beamer writes a LaTeX Beamer frame: give -o FILE.tex")
+        raise UsageError(_("--beamer writes a LaTeX Beamer frame: give -o FILE.tex"))
     if fmt == "tex":
         if fit is not None:
-            raise UsageError("--fit sizes a picture for a page; a .tex picture is scaled in LaTeX")
+            raise UsageError(_("--fit sizes a picture for a page; a .tex picture is scaled in LaTeX"))
         from .slides import write_tex
 
         return write_tex(graph, path, beamer=beamer, backend=backend, timeout=timeout, **options)
     if fit is not None:
         if fmt in ("html", "json"):
-            raise UsageError(f"--fit sizes a picture for a page: write .svg, .png, .pdf or .dot, not .{fmt}")
+            raise UsageError(_("--fit sizes a picture for a page: write .svg, .png, .pdf or .dot, not .{format}").format(
+                format=fmt))
         fitted = fit_drawing(graph, fit, backend=backend, timeout=timeout, **options)
         drawing = fitted.drawing
         if fmt == "dot":

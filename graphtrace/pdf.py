@@ -17,6 +17,7 @@ import re
 from collections.abc import Sequence
 
 from .errors import RenderError
+from .i18n import _
 
 _REF = re.compile(rb"(\d+)\s+(\d+)\s+R\b")
 _OBJ = re.compile(rb"\s*(\d+)\s+(\d+)\s+obj\b")
@@ -33,7 +34,7 @@ def split_documents(data: bytes, magic: bytes) -> list[bytes]:
     """
     starts = [m.start() for m in re.finditer(re.escape(magic), data)]
     if not starts or starts[0] != 0:
-        raise RenderError("Graphviz wrote output that does not start as expected")
+        raise RenderError(_("Graphviz wrote output that does not start as expected"))
     return [data[a:b] for a, b in zip(starts, starts[1:] + [len(data)], strict=True)]
 
 
@@ -42,16 +43,16 @@ def _objects(doc: bytes) -> tuple[dict[int, bytes], bytes]:
     trailer dictionary."""
     at = doc.rfind(b"startxref")
     if at < 0:
-        raise RenderError("cannot join PDF pages: no cross-reference table")
+        raise RenderError(_("cannot join PDF pages: no cross-reference table"))
     try:
         xref_at = int(doc[at + 9:].split()[0])
     except (ValueError, IndexError):
-        raise RenderError("cannot join PDF pages: a bad startxref") from None
+        raise RenderError(_("cannot join PDF pages: a bad startxref")) from None
     if not doc.startswith(b"xref", xref_at):
-        raise RenderError("cannot join PDF pages: cross-reference streams are not supported")
+        raise RenderError(_("cannot join PDF pages: cross-reference streams are not supported"))
     trailer_at = doc.find(b"trailer", xref_at)
     if trailer_at < 0:
-        raise RenderError("cannot join PDF pages: no trailer")
+        raise RenderError(_("cannot join PDF pages: no trailer"))
     tokens = doc[xref_at + 4:trailer_at].split()
     offsets: dict[int, int] = {}
     i = 0
@@ -65,7 +66,7 @@ def _objects(doc: bytes) -> tuple[dict[int, bytes], bytes]:
                 if use == b"n":
                     offsets[first + n] = off
     except (ValueError, IndexError):
-        raise RenderError("cannot join PDF pages: a bad cross-reference table") from None
+        raise RenderError(_("cannot join PDF pages: a bad cross-reference table")) from None
     ordered = sorted(set(offsets.values()) | {xref_at})
     following = {a: b for a, b in zip(ordered, ordered[1:], strict=False)}
     objects: dict[int, bytes] = {}
@@ -74,7 +75,8 @@ def _objects(doc: bytes) -> tuple[dict[int, bytes], bytes]:
         end = chunk.rfind(b"endobj")
         m = _OBJ.match(chunk)
         if end < 0 or m is None or int(m.group(1)) != num:
-            raise RenderError(f"cannot join PDF pages: object {num} is not where the table says")
+            raise RenderError(_("cannot join PDF pages: object {number} is not where the table says").format(
+                number=num))
         objects[num] = chunk[m.end():end]
     trailer = doc[trailer_at:at]
     return objects, trailer
@@ -99,7 +101,7 @@ def join_pdfs(documents: Sequence[bytes]) -> bytes:
         RenderError: a document is not a PDF this can read.
     """
     if not documents:
-        raise RenderError("no pages to write")
+        raise RenderError(_("no pages to write"))
     version = re.match(rb"%PDF-(\d\.\d)", documents[0])
     out = bytearray(b"%PDF-" + (version.group(1) if version else b"1.5") + b"\n%\xb5\xed\xae\xfb\n")
     offsets: list[int] = []
@@ -108,7 +110,7 @@ def join_pdfs(documents: Sequence[bytes]) -> bytes:
     next_num = 1
     for doc in documents:
         if not doc.startswith(b"%PDF-"):
-            raise RenderError("cannot join PDF pages: a page is not a PDF")
+            raise RenderError(_("cannot join PDF pages: a page is not a PDF"))
         objects, trailer = _objects(doc)
         info = re.search(rb"/Info\s+(\d+)\s+\d+\s+R", trailer)
         dropped = {int(info.group(1))} if info else set()
@@ -129,7 +131,7 @@ def join_pdfs(documents: Sequence[bytes]) -> bytes:
             if kinds.get(num) == b"Page":
                 pages.append(mapping[num])
     if not pages:
-        raise RenderError("cannot join PDF pages: the documents have no pages")
+        raise RenderError(_("cannot join PDF pages: the documents have no pages"))
     tree = next_num
     catalog = next_num + 1
     parent = b"/Parent %d 0 R" % tree

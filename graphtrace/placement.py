@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import RenderError
+from .i18n import _
 
 _STYLE_KEYS = ("shape", "style", "color", "fillcolor", "fontcolor", "penwidth", "peripheries", "dir",
                "arrowsize", "label")
@@ -106,7 +107,7 @@ def read_layout(data: bytes | str) -> Placement:
         doc: dict[str, Any] = json.loads(data)
         x0, y0, x1, y1 = (float(v) for v in str(doc["bb"]).split(","))
     except (ValueError, KeyError, TypeError) as exc:
-        raise RenderError(f"cannot read Graphviz's layout: {exc}") from None
+        raise RenderError(_("cannot read Graphviz's layout: {reason}").format(reason=exc)) from None
     placement = Placement((x0, y0, x1, y1))
     for obj in doc.get("objects", []):
         name = str(obj.get("name", ""))

@@ -38,7 +38,7 @@ from .api import Graph, parse
 from .dot import Drawing, display_name, draw
 from .errors import DataError, EvaluationError, GraphtraceError, UsageError
 from .files import atomic_write
-from .i18n import _
+from .i18n import _, language
 from .ops import OPS
 from .text import dumps, fmt, parenthesise
 
@@ -128,7 +128,7 @@ def _drawn_name(g: Any, v: Any) -> bool:
 
 def _candidates(graph: Graph, ask: Sequence[str], fwd: Any) -> list[Question]:
     """Every cell the quiz could blank, in the graph's order (numbered later)."""
-    g = graph.nx
+    g = graph.core
     order = graph.order
     out: list[Question] = []
     if "values" in ask:
@@ -157,8 +157,8 @@ def _label_like(value: float) -> bool:
 def _variant_values(graph: Graph, rng: random.Random, first: bool) -> dict[Any, float]:
     """The inputs' and params' values for one student: the script's own for the first, then drawn
     (one decimal, in −2…2) for every leaf except 0/1 labels; retried until every value is finite."""
-    leaves = [v for v in graph.order if graph.nx.nodes[v].get("kind") in ("input", "param")]
-    base = {v: float(graph.nx.nodes[v]["value"]) for v in leaves}
+    leaves = [v for v in graph.order if graph.core.nodes[v].get("kind") in ("input", "param")]
+    base = {v: float(graph.core.nodes[v]["value"]) for v in leaves}
     if first:
         return base
     for _try in range(200):
@@ -175,7 +175,7 @@ def _variant_values(graph: Graph, rng: random.Random, first: bool) -> dict[Any, 
 def _explain(graph: Graph, fwd: Any, grads: Mapping[Any, Any], node: Any) -> dict[str, Any]:
     """What explains ∂out/∂node: its paths' products (when few) and, per edge on its paths, the local
     derivative and the sum of the products of the paths through that edge."""
-    g = graph.nx
+    g = graph.core
     out = graph.output
     info: dict[str, Any] = {}
     n = compute.count_paths(g, node, out)
@@ -207,7 +207,7 @@ def make_quiz(graph: Graph, *, ask: Sequence[str] = ASK, blank: float = 0.5, see
     """
     bad = [a for a in ask if a not in ASK]
     if bad or not ask:
-        raise UsageError(_("--ask {what}: choose from {choices}").format(what=",".join(bad) or "(nothing)",
+        raise UsageError(_("--ask {what}: choose from {choices}").format(what=",".join(bad) or _("(nothing)"),
                                                                           choices=", ".join(ASK)))
     if not 0 < blank <= 1:
         raise UsageError(_("--blank {blank}: give a share of the cells between 0 (excluded) and 1").format(blank=blank))
@@ -245,7 +245,7 @@ def make_quiz(graph: Graph, *, ask: Sequence[str] = ASK, blank: float = 0.5, see
                 from .paths import enumerate_paths
 
                 assert q.index is not None
-                listed = enumerate_paths(graph.nx, fwd, q.node, graph.output, max_paths=MAX_PATHS_ASKED)
+                listed = enumerate_paths(graph.core, fwd, q.node, graph.output, max_paths=MAX_PATHS_ASKED)
                 answers[q.id] = float(listed[q.index].product)
         variants.append(Variant(f"s{s + 1:0{width}d}", {str(k): float(x) for k, x in values.items()}, answers, explain))
     from .explorer import build_model
@@ -612,7 +612,7 @@ def write_sheet(quiz: Quiz, out: str | os.PathLike[str], *, backend: str = "auto
                     f"<p>{html.escape(_('Given: {values}').format(values=_given_line(v)))}</p>"
                     f'<div class="drawing">{svg}</div><table><thead><tr><th>#</th><th>{html.escape(_("question"))}'
                     f'</th><th>{html.escape(_("answer"))}</th></tr></thead><tbody>{rows}</tbody></table></section>')
-    page = ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>" + title + "</title><style>"
+    page = (f"<!DOCTYPE html>\n<html lang=\"{language()}\"><head><meta charset=\"utf-8\"><title>" + title + "</title><style>"
             "body{font:14px/1.4 system-ui,sans-serif;margin:24px}section.sheet{page-break-after:always;margin-bottom:40px}"
             ".drawing svg{max-width:100%;height:auto}table{border-collapse:collapse}td,th{border:1px solid #999;"
             "padding:4px 8px;text-align:left}td.blank{width:10em}</style></head><body><h1>" + title + "</h1>"

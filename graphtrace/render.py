@@ -358,7 +358,7 @@ def doctor() -> dict[str, Any]:
             }
             for b in backends
         ],
-        "problems": list(problems),
+        "problems": [_problem_text(p) for p in problems],
         "env": {
             key: os.environ.get(key) for key in ("GRAPHTRACE_BACKEND", "GRAPHTRACE_RENDER_TIMEOUT")
         },
@@ -368,10 +368,11 @@ def doctor() -> dict[str, Any]:
 
 
 @functools.lru_cache(maxsize=1)
-def _probe_all() -> tuple[tuple[Backend, ...], tuple[str, ...]]:
-    """Backends that run, and a message for each program found that does not."""
+def _probe_all() -> tuple[tuple[Backend, ...], tuple[tuple[str, dict[str, Any]], ...]]:
+    """Backends that run, and a problem for each program found that does not (a message and its
+    fields: cached, so :func:`doctor` says it in the language in force when it is called)."""
     backends: list[Backend] = []
-    problems: list[str] = []
+    problems: list[tuple[str, dict[str, Any]]] = []
     for name, exe in (("system", shutil.which("dot")), ("bundled", _bundled_executable())):
         if exe is None:
             continue
@@ -393,17 +394,28 @@ def _bundled_executable() -> str | None:
     return shutil.which("graphviz-pure")
 
 
-def _probe(name: str, exe: str) -> Backend | str:
+def _problem_text(problem: tuple[str, dict[str, Any]]) -> str:
+    """A probe's problem as a sentence in the current language."""
+    message, fields = problem
+    fields = dict(fields)
+    if "code" in fields:  # -V printed nothing: its exit status says what happened
+        fields["output"] = _("exit status {number}").format(number=fields.pop("code"))
+    return _(message).format(**fields)
+
+
+def _probe(name: str, exe: str) -> Backend | tuple[str, dict[str, Any]]:
     """Run ``exe -V`` and ``exe -T?``; both print to stderr (``-T?`` exits 1 by design)."""
     try:
         version_run = subprocess.run([exe, "-V"], capture_output=True, timeout=20)
         formats_run = subprocess.run([exe, "-T?"], capture_output=True, timeout=20)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return f"{exe} does not run: {exc}"
+        return N_("{program} does not run: {reason}"), {"program": exe, "reason": str(exc)}
     banner = (version_run.stderr + version_run.stdout).decode("utf-8", "replace")
     match = re.search(r"version\s+(\S+)", banner)
     if version_run.returncode != 0 or match is None:
-        return f"{exe} -V failed: {banner.strip()[:200] or f'exit status {version_run.returncode}'}"
+        output = banner.strip()[:200]
+        return N_("{program} -V failed: {output}"), ({"program": exe, "output": output} if output
+                                                     else {"program": exe, "code": version_run.returncode})
     listing = formats_run.stderr.decode("utf-8", "replace")
     _, sep, names = listing.partition("Use one of:")
     formats = tuple(sorted({f.split(":")[0] for f in names.split()})) if sep else ()

@@ -47,13 +47,13 @@ def _require_finite(graph: Graph, wrt: Any, numbers: list[Any], forward: Any = N
 
     text = graph.source.text if graph.source else None
     if forward is not None:
-        inside = set(between(graph.nx, forward.order, wrt, graph.output))
+        inside = set(between(graph.core, forward.order, wrt, graph.output))
         for (u, v, _slot), x in forward.locals.items():
             if u in inside and v in inside and not np.all(np.isfinite(x)):
-                args = [forward.values[a] for a in operands(graph.nx, v)]
-                raise nonfinite_error(graph.nx, v, args, x, source_text=text, what="local")
+                args = [forward.values[a] for a in operands(graph.core, v)]
+                raise nonfinite_error(graph.core, v, args, x, source_text=text, what="local")
     raise EvaluationError(_("{dd} is not a finite number at these values").format(dd=f"∂{graph.output}/∂{wrt}"),
-                          location=location_of(graph.nx, wrt, text),
+                          location=location_of(graph.core, wrt, text),
                           hint=_("change the inputs with --set"))
 
 

@@ -139,7 +139,7 @@ def _with_caption(dot_text: str, label: str, placement: Placement, cap_w: float,
     ]
     body = dot_text.rstrip()
     if not body.endswith("}"):
-        raise RenderError("a drawing's DOT text does not end with '}'")
+        raise RenderError(_("a drawing's DOT text does not end with '{brace}'").format(brace="}"))
     return body[:-1] + "\n".join(stmts) + "\n}\n"
 
 
@@ -245,7 +245,7 @@ def captioned_pages(base: Drawing, pages: Sequence[tuple[Drawing, Mapping[str, M
     probe.append("}")
     measured = read_layout(layout("\n".join(probe), "json", backend=backend, timeout=timeout))
     if len(measured.nodes) != len(rows):
-        raise RenderError("Graphviz did not measure every caption")
+        raise RenderError(_("Graphviz did not measure every caption"))
     cap_w = max(max(b.w for b in measured.nodes.values()), placement.width)
     cap_h = max(b.h for b in measured.nodes.values())
     dots = []
@@ -274,7 +274,8 @@ def draw_pages(dots: Sequence[str], size: tuple[float, float], fmt_: str, *, bac
     magic = {"svg": b"<?xml", "png": _PNG_MAGIC, "pdf": b"%PDF-"}[fmt_]
     pictures = split_documents(data, magic)
     if len(pictures) != len(dots):
-        raise RenderError(f"Graphviz drew {len(pictures)} frames instead of {len(dots)}")
+        raise RenderError(_("Graphviz drew {drawn} frames instead of {frames}").format(drawn=len(pictures),
+                                                                                 frames=len(dots)))
     return pictures
 
 
@@ -345,7 +346,7 @@ def _animated_svg(svgs: Sequence[bytes], delay: int, title: str) -> bytes:
         m = _SVG_START.search(text)
         end = text.rfind("</svg>")
         if m is None or end < 0:
-            raise RenderError("Graphviz wrote an SVG frame without an <svg> element")
+            raise RenderError(_("Graphviz wrote an SVG frame without an <svg> element"))
         if head is None:
             head = m.group(0)
         body = text[m.end():end]
@@ -411,12 +412,12 @@ def write_steps(graph: Any, out: str | os.PathLike[str], *, results: Analysis | 
     """
     kind = kind_of(out)
     if frame_format not in ("svg", "png"):
-        raise UsageError(f"unknown frame format '{frame_format}'; choose svg or png")
+        raise UsageError(_("unknown frame format '{format}'; choose svg or png").format(format=frame_format))
     if not 20 <= delay <= 60_000:
-        raise UsageError(f"--delay {delay}: give milliseconds between 20 and 60000")
+        raise UsageError(_("--delay {delay}: give milliseconds between 20 and 60000").format(delay=delay))
     target = os.fspath(out)
     if kind == "folder" and os.path.exists(target) and not os.path.isdir(target):
-        raise UsageError(f"cannot write steps into '{target}': it is a file, not a folder")
+        raise UsageError(_("cannot write steps into '{target}': it is a file, not a folder").format(target=target))
     frames = build_frames(graph, results, values=values, wrt=wrt, only=only, backend=backend, timeout=timeout)
     if progress:
         progress(_("drawing {n} frames …").format(n=len(frames.dots)))

@@ -10,7 +10,10 @@ Graphviz's Bézier curve, and every number and name is written as math (``∂L/�
 drawing's Unicode (Greek letters, subscripts, primes, ∂, ·, −) into TeX; a character the standard
 fonts cannot show is written ``?`` and reported in :attr:`Picture.unsupported`.
 The output compiles with ``pdflatex`` and the packages ``standalone`` (or ``beamer``), ``tikz``,
-``xcolor`` and ``amsmath``.
+``xcolor`` and ``amsmath``. Cyrillic (a Russian drawing, ``--lang ru``, or a Cyrillic name) is
+written as it is: then, and only then, the preamble also loads the T2A fonts and babel's Russian,
+which TeX Live's cyrillic package and the cm-super fonts provide (Debian: ``texlive-lang-cyrillic``
+and ``cm-super``); an English drawing's text is the same bytes as without them.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .dot import Drawing
-from .i18n import _
+from .i18n import _, language
 from .placement import Placement
 from .steps import State, StepText, restyle
 
@@ -59,6 +62,15 @@ _TEXT_ASCII = {"#": r"\#", "$": r"\$", "%": r"\%", "&": r"\&", "_": r"\_", "{": 
 _NUMBER_E = re.compile(r"(\d(?:\.\d+)?)e([+-−]?)0*(\d+)")
 
 
+_RUSSIAN_SIGNS = "«»—–„“”№"
+
+
+def _cyrillic(c: str) -> bool:
+    """A Cyrillic letter or a sign of Russian typography: printed by the T2A fonts, which the preamble
+    loads when the text holds one (:func:`_packages`)."""
+    return "\u0400" <= c <= "\u045f" or c in _RUSSIAN_SIGNS
+
+
 def _latin(c: str) -> bool:
     """A letter that pdflatex prints with inputenc's UTF-8 and T1 fonts (Latin-1 and Latin Extended-A)."""
     return 0xC0 <= ord(c) <= 0x17F and unicodedata.category(c).startswith("L") and c not in "×÷"
@@ -67,8 +79,9 @@ def _latin(c: str) -> bool:
 def latex_math(text: str, unsupported: set[str] | None = None) -> str:
     """``text`` (a name, a number, a formula as the drawing writes it) as TeX math (without ``$``).
 
-    Single letters are italic as in maths, longer names upright; TeX's special characters are
-    escaped; a character no standard font has becomes ``?`` (and goes into ``unsupported``).
+    Single letters are italic as in maths, longer names upright; Cyrillic words are text
+    (``\\text{вес}``); TeX's special characters are escaped; a character no standard font has
+    becomes ``?`` (and goes into ``unsupported``).
 
     >>> latex_math("∂L/∂(α·x₁) = −0.2497")
     '\\\\partial L/\\\\partial (\\\\alpha \\\\cdot x_{1})=-0.2497'
@@ -76,6 +89,8 @@ def latex_math(text: str, unsupported: set[str] | None = None) -> str:
     '\\\\mathrm{hidden}\\\\ \\\\mathrm{layer}\\\\ 1'
     >>> latex_math("a_b"), latex_math("x#1"), latex_math("c′"), latex_math("1e−07")
     ('\\\\mathrm{a\\\\_b}', 'x\\\\#1', "c'", '1\\\\cdot 10^{-7}')
+    >>> latex_math("скрытый слой 1"), latex_math("кросс-энтропия=0.5")
+    ('\\\\text{скрытый}\\\\ \\\\text{слой}\\\\ 1', '\\\\text{кросс-энтропия}=0.5')
     """
     text = _NUMBER_E.sub(lambda m: f"{m.group(1)}·10^{{{'-' if m.group(2) in ('-', '−') else ''}{m.group(3)}}}",
                          text)
@@ -127,6 +142,13 @@ def latex_math(text: str, unsupported: set[str] | None = None) -> str:
             out.append(sym + (" " if sym[-1].isalpha() else ""))
         elif _latin(c):
             out.append(r"\text{" + c + "}")
+        elif _cyrillic(c):  # a word in one \text, a hyphen inside it too (in maths it would be a minus)
+            j = i + 1
+            while j < n and (_cyrillic(text[j]) or (text[j] == "-" and j + 1 < n and _cyrillic(text[j + 1]))):
+                j += 1
+            out.append(r"\text{" + text[i:j] + "}")
+            i = j
+            continue
         else:
             if unsupported is not None:
                 unsupported.add(c)
@@ -140,12 +162,14 @@ def latex_text(text: str, unsupported: set[str] | None = None) -> str:
 
     >>> latex_text("∂L/∂z is now final: 100% of x_1's edges & more")
     "$\\\\partial$L/$\\\\partial$z is now final: 100\\\\% of x\\\\_1's edges \\\\& more"
+    >>> latex_text("градиент «z» — 5%")
+    'градиент «z» — 5\\\\%'
     """
     out: list[str] = []
     for c in text:
         if c.isascii():
             out.append(_TEXT_ASCII.get(c, c))
-        elif _latin(c):
+        elif _latin(c) or _cyrillic(c):
             out.append(c)
         elif c in _GREEK or c in _SYMBOLS or c in _SUBSCRIPT or c in _SUPERSCRIPT:
             out.append("$" + latex_math(c) + "$")
@@ -225,7 +249,9 @@ def _node_options(attrs: Mapping[str, str], w: float, h: float, colour: _Colours
 
 def _node_text(title: str, glyph: str, lines: Sequence[tuple[str, str]], colour: _Colours,
                unsupported: set[str]) -> str:
-    first = r"{\boldmath$" + latex_math(title, unsupported) + "$}"
+    # bold: \boldmath for the maths, \bfseries for a Cyrillic name's \text
+    bold = r"{\boldmath\bfseries$" if any(map(_cyrillic, title)) else r"{\boldmath$"
+    first = bold + latex_math(title, unsupported) + "$}"
     if glyph:
         first += r"\;{\color{" + colour("#666666") + "}$" + latex_math(glyph, unsupported) + "$}"
     rows = [first]
@@ -308,9 +334,24 @@ _PACKAGES = (r"\usepackage[utf8]{inputenc}" "\n" r"\usepackage{amsmath}" "\n"
              r"\usepackage{tikz}" "\n" r"\usetikzlibrary{arrows.meta,shapes.geometric}" "\n")
 
 
+def _packages(body: str) -> str:
+    """The preamble's packages for a document whose text is ``body``: :data:`_PACKAGES`, and where
+    ``body`` holds Cyrillic, before them the T2A font encoding and after inputenc babel's Russian
+    (hyphenation; the main language is the drawing's), from Debian's texlive-lang-cyrillic, with
+    vector fonts from cm-super. A comment line does not count: TeX skips it unread."""
+    text = "\n".join(line for line in body.splitlines() if not line.lstrip().startswith("%"))
+    if not any(map(_cyrillic, text)):
+        return _PACKAGES
+    languages = "russian" if language() == "ru" else "russian,english"
+    return ("% " + _("Cyrillic letters: T2A fonts (Debian: texlive-lang-cyrillic, and cm-super for vector fonts)")
+            + "\n" + r"\usepackage[T2A]{fontenc}" "\n"
+            + _PACKAGES.replace("{inputenc}\n", "{inputenc}\n" + rf"\usepackage[{languages}]{{babel}}" "\n", 1))
+
+
 def to_tikz(drawing: Drawing, placement: Placement, *, standalone: bool = True) -> Picture:
     """A TikZ picture of ``drawing`` laid out as ``placement``: a whole ``standalone`` document that
-    ``pdflatex`` compiles, or (``standalone=False``) the ``tikzpicture`` alone, for ``\\input``.
+    ``pdflatex`` compiles, or (``standalone=False``) the ``tikzpicture`` alone, for ``\\input`` (a
+    picture with Cyrillic then needs the document to load the T2A fonts, as :func:`_packages` does).
     """
     colour = _Colours()
     unsupported: set[str] = set()
@@ -326,7 +367,7 @@ def to_tikz(drawing: Drawing, placement: Placement, *, standalone: bool = True) 
     # a page the picture's size (6 pt of margin around it)
     paper = (f"\\usepackage[paperwidth={_pt(x1 - x0 + 20)}pt, paperheight={_pt(y1 - y0 + 21)}pt, "
              "margin=6pt]{geometry}\n")
-    text = (r"\documentclass{article}" "\n" + paper + _PACKAGES + colour.preamble()
+    text = (r"\documentclass{article}" "\n" + paper + _packages("\n".join(picture)) + colour.preamble()
             + r"\pagestyle{empty}\setlength{\topskip}{0pt}\setlength{\parindent}{0pt}" "\n"
             + r"\begin{document}" "\n" + "\n".join(picture) + "\n" + r"\end{document}" "\n")
     return Picture(text, unsupported)
@@ -368,7 +409,8 @@ def to_beamer(drawing: Drawing, placement: Placement, model: Mapping[str, Any],
         captions.append(rf"\only<{k}>{{" + r"\\ ".join(rows) + "}%")
     picture.append(r"\end{tikzpicture}")
     frame_title = latex_text(_("{title}: forward and backward, step by step").format(title=title), unsupported)
-    document = (r"\documentclass[aspectratio=169]{beamer}" "\n" + _PACKAGES + colour.preamble()
+    body = "\n".join([frame_title, *picture, *captions])
+    document = (r"\documentclass[aspectratio=169]{beamer}" "\n" + _packages(body) + colour.preamble()
             + r"\setbeamertemplate{navigation symbols}{}" "\n"
             + r"\begin{document}" "\n"
             + "% " + _("One frame, one overlay per step; copy the frame into a lecture's slides.") + "\n"

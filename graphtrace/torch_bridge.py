@@ -26,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import GraphtraceError
+from .i18n import N_, _
 from .ops import BINARY, OPS, UNARY
 from .trace import TracedGraph, Value, _apply, _lift, annotate, graph
 
@@ -41,8 +42,8 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:  # an optional extra
-        raise TorchTraceError("from_torch needs PyTorch, which is not installed",
-                              hint="pip install torch (or the extra: pip install 'graphtrace-backprop[torch]')") from None
+        raise TorchTraceError(_("from_torch needs PyTorch, which is not installed"),
+                              hint=_("pip install torch (or the extra: pip install 'graphtrace-backprop[torch]')")) from None
     return torch
 
 
@@ -50,7 +51,7 @@ def _torch() -> Any:
 def _val(x: Any) -> Value:
     v = _lift(x)
     if v is None:
-        raise TorchTraceError(f"expected a number, got {type(x).__name__}")
+        raise TorchTraceError(_("expected a number, got {type}").format(type=type(x).__name__))
     return v
 
 
@@ -78,9 +79,9 @@ def _dot(a: Any, b: Any) -> Value:
 
 def _matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     if a.ndim == 0 or b.ndim == 0:
-        raise TorchTraceError("matmul of a 0-d tensor")
+        raise TorchTraceError(_("matmul of a 0-d tensor"))
     if a.ndim > 2 or b.ndim > 2:
-        raise TorchTraceError("matmul of tensors with more than 2 dimensions is not traced")
+        raise TorchTraceError(_("matmul of tensors with more than 2 dimensions is not traced"))
     if a.ndim == 1 and b.ndim == 1:
         return np.asarray(_dot(a, b), dtype=object)
     if a.ndim == 2 and b.ndim == 1:
@@ -257,7 +258,8 @@ class _Tracer:
     def register(self, out: Any, values: Any, base: str) -> None:
         values = np.asarray(values, dtype=object) if not isinstance(values, np.ndarray) else values
         if tuple(values.shape) != tuple(out.shape):
-            raise TorchTraceError(f"tracing {base} gave shape {tuple(values.shape)}, PyTorch {tuple(out.shape)}")
+            raise TorchTraceError(_("tracing {operation} gave shape {shape}, PyTorch {torch_shape}").format(
+                operation=base, shape=tuple(values.shape), torch_shape=tuple(out.shape)))
         n = self.counts.get(base, 0) + 1
         self.counts[base] = n
         name = self._unique(f"{base}{n}")
@@ -287,9 +289,11 @@ class _Tracer:
         if rule is None:
             if _has_tensor(self.torch, out):
                 raise TorchTraceError(
-                    f"from_torch: the PyTorch operation {_func_name(func)} is not supported",
-                    hint="supported: " + ", ".join(supported_operations()) + "; write the computation "
-                         "with these, or trace a smaller part of the model")
+                    _("from_torch: the PyTorch operation {operation} is not supported").format(
+                        operation=_func_name(func)),
+                    hint=_("supported: {operations}; write the computation with these, or trace a smaller "
+                           "part of the model").format(
+                        operations=", ".join(_(s) if s in _DESCRIBED else s for s in supported_operations())))
             return out
         base, compute = rule
         if compute is None:  # not differentiable (comparisons, detach, .data): a constant
@@ -326,7 +330,7 @@ def _binary_rule(op: Any, *, swap: bool = False, alpha: bool = False) -> Callabl
             if k != 1:
                 b = _elementwise2(_MUL, b, k)
         if kwargs.get("rounding_mode") is not None:
-            raise TorchTraceError("torch.div with rounding_mode is not differentiable and not traced")
+            raise TorchTraceError(_("torch.div with rounding_mode is not differentiable and not traced"))
         return _elementwise2(op, b, a) if swap else _elementwise2(op, a, b)
     return compute
 
@@ -334,14 +338,14 @@ def _binary_rule(op: Any, *, swap: bool = False, alpha: bool = False) -> Callabl
 def _unary_rule(op: Any) -> Callable[..., Any]:
     def compute(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         if kwargs.get("inplace") or (len(args) > 1 and args[1] is True):
-            raise TorchTraceError("in-place activations (inplace=True) are not traced")
+            raise TorchTraceError(_("in-place activations (inplace=True) are not traced"))
         return _elementwise1(op, t.values(args[0]))
     return compute
 
 
 def _softplus(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if _arg(args, kwargs, 1, "beta", 1) != 1:
-        raise TorchTraceError("softplus with beta ≠ 1 is not traced")
+        raise TorchTraceError(_("softplus with beta ≠ 1 is not traced"))
     return _elementwise1(OPS["softplus"], t.values(args[0]))
 
 
@@ -368,14 +372,14 @@ def _linear(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any])
 
 def _addmm(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if _arg(args, kwargs, 3, "beta", 1) != 1 or _arg(args, kwargs, 4, "alpha", 1) != 1:
-        raise TorchTraceError("addmm with alpha or beta ≠ 1 is not traced")
+        raise TorchTraceError(_("addmm with alpha or beta ≠ 1 is not traced"))
     m = _matmul(np.asarray(t.values(args[1]), dtype=object), np.asarray(t.values(args[2]), dtype=object))
     return _elementwise2(_ADD, m, np.asarray(t.values(args[0]), dtype=object))
 
 
 def _sum(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     if kwargs.get("dtype") is not None:
-        raise TorchTraceError("sum with a dtype is not traced")
+        raise TorchTraceError(_("sum with a dtype is not traced"))
     a = np.asarray(t.values(args[0]), dtype=object)
     return _reduce(a, _arg(args, kwargs, 1, "dim"), bool(_arg(args, kwargs, 2, "keepdim", False)), _fold)
 
@@ -391,9 +395,10 @@ def _mean(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -
 def _dim_of(args: tuple[Any, ...], kwargs: dict[str, Any], what: str) -> int:
     dim = _arg(args, kwargs, 1, "dim")
     if dim is None:
-        raise TorchTraceError(f"{what} without dim= is not traced (PyTorch's implicit dim is deprecated)")
+        raise TorchTraceError(_("{operation} without dim= is not traced (PyTorch's implicit dim is deprecated)").format(
+            operation=what))
     if kwargs.get("dtype") is not None:
-        raise TorchTraceError(f"{what} with a dtype is not traced")
+        raise TorchTraceError(_("{operation} with a dtype is not traced").format(operation=what))
     return int(dim)
 
 
@@ -418,23 +423,23 @@ def _reduction(losses: np.ndarray, reduction: str) -> Any:
         return np.asarray(_fold(list(losses.flat)), dtype=object)
     if reduction == "mean":
         return np.asarray(_apply(_DIV, (_fold(list(losses.flat)), _val(float(losses.size)))), dtype=object)
-    raise TorchTraceError(f"reduction '{reduction}' is not traced")
+    raise TorchTraceError(_("reduction '{reduction}' is not traced").format(reduction=reduction))
 
 
 def _cross_entropy(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = np.asarray(t.values(args[0]), dtype=object)
     target = _arg(args, kwargs, 1, "target")
     if _arg(args, kwargs, 2, "weight") is not None or float(kwargs.get("label_smoothing", 0.0) or 0.0) != 0.0:
-        raise TorchTraceError("cross_entropy with weight= or label_smoothing= is not traced")
+        raise TorchTraceError(_("cross_entropy with weight= or label_smoothing= is not traced"))
     if t.tracked(target):
-        raise TorchTraceError("cross_entropy with a traced (requires_grad) target is not traced")
+        raise TorchTraceError(_("cross_entropy with a traced (requires_grad) target is not traced"))
     y = np.asarray(t.values(target))
     reduction = kwargs.get("reduction", "mean")
     ignore = kwargs.get("ignore_index", -100)
     if x.ndim == 1:
         x, y = x[None, :], y.reshape((1,) + y.shape)
     if x.ndim != 2:
-        raise TorchTraceError("cross_entropy over more than 2 dimensions is not traced")
+        raise TorchTraceError(_("cross_entropy over more than 2 dimensions is not traced"))
     losses = np.empty(x.shape[0], dtype=object)
     for i in range(x.shape[0]):
         row = list(x[i])
@@ -445,7 +450,7 @@ def _cross_entropy(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str
             continue
         k = int(y[i])
         if k == ignore:
-            raise TorchTraceError("cross_entropy with ignored targets (ignore_index) is not traced")
+            raise TorchTraceError(_("cross_entropy with ignored targets (ignore_index) is not traced"))
         c, shifted, total = _log_sum_exp(row)
         # −log softmax_k = log Σ exp(x_j − c) − (x_k − c)
         losses[i] = _apply(_SUB, (_apply(OPS["log"], (total,)), shifted[k]))
@@ -457,7 +462,7 @@ def _cross_entropy(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str
 def _nll_loss(t: _Tracer, out: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     x = np.asarray(t.values(args[0]), dtype=object)
     if _arg(args, kwargs, 2, "weight") is not None:
-        raise TorchTraceError("nll_loss with weight= is not traced")
+        raise TorchTraceError(_("nll_loss with weight= is not traced"))
     y = np.asarray(t.values(_arg(args, kwargs, 1, "target")))
     if x.ndim == 1:
         x, y = x[None, :], y.reshape((1,) + y.shape)
@@ -604,9 +609,14 @@ def supported_operations() -> list[str]:
     return ["add", "sub", "mul", "div", "pow", "neg", "maximum", "minimum", "square", "tanh", "sigmoid",
             "relu", "softplus", "exp", "log", "sqrt", "abs", "sin", "cos", "tan", "matmul (@, mm, mv, dot)",
             "linear", "addmm", "sum", "mean", "softmax", "log_softmax", "logsumexp", "cross_entropy",
-            "nll_loss", "mse_loss", "indexing", "cat", "stack", "reshape/view/flatten/(un)squeeze",
-            "transpose/t/T/permute", "contiguous/clone/to/double/float",
-            "detach and comparisons (as constants)"]
+            "nll_loss", "mse_loss", _INDEXING, "cat", "stack", "reshape/view/flatten/(un)squeeze",
+            "transpose/t/T/permute", "contiguous/clone/to/double/float", _DETACH]
+
+
+# The entries of supported_operations() that are words, not PyTorch names: translated where shown.
+_INDEXING = N_("indexing")
+_DETACH = N_("detach and comparisons (as constants)")
+_DESCRIBED = (_INDEXING, _DETACH)
 
 
 # ---- from_torch ---------------------------------------------------------------------------------
@@ -681,7 +691,8 @@ def from_torch(fn: Callable[..., Any], *example_inputs: Any, names: Sequence[str
                 tracer.leaf(p, prefix + pname, param=True)
     arg_names = list(names) if names is not None else _arg_names(fn, len(example_inputs), torch)
     if len(arg_names) < len(example_inputs):
-        raise TorchTraceError(f"names= gives {len(arg_names)} names for {len(example_inputs)} example inputs")
+        raise TorchTraceError(_("names= gives {names} names for {inputs} example inputs").format(
+            names=len(arg_names), inputs=len(example_inputs)))
     for name, x in zip(arg_names, example_inputs, strict=False):
         if isinstance(x, torch.Tensor) and x.is_floating_point() and id(x) not in tracer.arrays:
             tracer.leaf(x, name, param=bool(x.requires_grad))
@@ -695,20 +706,22 @@ def from_torch(fn: Callable[..., Any], *example_inputs: Any, names: Sequence[str
         result = fn(*example_inputs)
     if not isinstance(result, torch.Tensor) or result.numel() != 1:
         shown = tuple(result.shape) if isinstance(result, torch.Tensor) else type(result).__name__
-        raise TorchTraceError(f"from_torch needs a function that returns one number (a loss); it returned {shown}",
-                              hint="reduce it, e.g. with .sum() or a loss function")
+        raise TorchTraceError(_("from_torch needs a function that returns one number (a loss); it returned "
+                                "{shown}").format(shown=shown),
+                              hint=_("reduce it, e.g. with .sum() or a loss function"))
     rec = tracer.arrays.get(id(result))
     if rec is None or rec[0] is not result:
-        raise TorchTraceError("the function's result does not depend on any traced tensor",
-                              hint="give the example tensors requires_grad=True or pass an nn.Module")
+        raise TorchTraceError(_("the function's result does not depend on any traced tensor"),
+                              hint=_("give the example tensors requires_grad=True or pass an nn.Module"))
     value = rec[1].reshape(-1)[0]
     g = graph(value, params=tracer.params, output_name=output_name, arrays=tracer.tensors)
     notes = []
     if tracer.float32:
-        notes.append("the PyTorch tensors are not float64: torch's gradients agree with graphtrace's "
-                     "(float64) only to single precision; use .double() tensors and model.double()")
-    g.nx.graph["notes"] = notes
-    g.nx.graph["oracle"] = _oracle(torch, fn, example_inputs, tracer, g)
+        # English here, translated where shown (TracedGraph.warnings)
+        notes.append(N_("the PyTorch tensors are not float64: torch's gradients agree with graphtrace's "
+                        "(float64) only to single precision; use .double() tensors and model.double()"))
+    g.core.graph["notes"] = notes
+    g.core.graph["oracle"] = _oracle(torch, fn, example_inputs, tracer, g)
     return g
 
 

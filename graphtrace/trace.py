@@ -39,6 +39,7 @@ from .api import Graph
 from .check import CheckReport, GradientEntry, relative_error
 from .errors import EvaluationError, GraphError, LimitError
 from .graph import build_graph, operands
+from .i18n import _
 from .ops import BINARY, FUNCTIONS, OPS, UNARY, Op
 from .parse import LIMITS, NodeRecord, ParsedScript, Source
 
@@ -113,10 +114,11 @@ def _too_many() -> LimitError:
     loc = None
     if where is not None and _STATE.source is not None:
         loc = _STATE.source.location(where[0])
-    return LimitError(f"the traced program holds more than {_LIMIT[0]:,} Values (graph nodes)",
+    return LimitError(_("the traced program holds more than {limit} Values (graph nodes)").format(
+                          limit=f"{_LIMIT[0]:,}"),
                       location=loc,
-                      hint="trace a smaller computation (one training step, fewer samples), or raise the "
-                           "limit with the environment variable GRAPHTRACE_MAX_NODES")
+                      hint=_("trace a smaller computation (one training step, fewer samples), or raise the "
+                             "limit with the environment variable GRAPHTRACE_MAX_NODES"))
 
 
 def _where(depth: int = 1) -> tuple[int, int, int] | None:
@@ -413,7 +415,7 @@ def _apply(op: Op, args: tuple[Value, ...]) -> Value:
             if where is not None and _STATE.source is not None:
                 loc = _STATE.source.location(where[0], where[1] if where[2] else None)
             shown = ", ".join(repr(v) for v in vals)
-            raise EvaluationError(f"{op.domain_message}: {op.name}({shown})", location=loc)
+            raise EvaluationError(f"{_(op.domain_message)}: {op.name}({shown})", location=loc)
     with np.errstate(all="ignore"):
         out = _plain(op.forward(*vals))
     v = Value.__new__(Value)
@@ -631,7 +633,8 @@ def _module_params(leaves: set[Value]) -> tuple[set[Value], dict[Value, str]]:
         try:
             found = m.parameters()
         except Exception as exc:  # the program's own method failed
-            raise GraphError(f"{type(m).__name__}.parameters() raised {type(exc).__name__}: {exc}") from None
+            raise GraphError(_("{module}.parameters() raised {error}: {reason}").format(
+                module=type(m).__name__, error=type(exc).__name__, reason=exc)) from None
         for p in found or ():
             if isinstance(p, Value):
                 params.add(p)
@@ -720,12 +723,12 @@ class TracedGraph(Graph):
 
     def warnings(self) -> list[str]:
         """As :meth:`graphtrace.Graph.warnings`, plus what the tracer noted (float32 tensors)."""
-        return super().warnings() + [str(n) for n in self.nx.graph.get("notes", ())]
+        return super().warnings() + [_(str(n)) for n in self.core.graph.get("notes", ())]
 
     @property
     def oracle(self) -> dict[str, Any] | None:
         """The outside gradients recorded with the graph (``name``, ``output``, ``grads``), or None."""
-        found = self.nx.graph.get("oracle")
+        found = self.core.graph.get("oracle")
         return found if isinstance(found, dict) else None
 
     def check(self, wrt: Any = None, values: Any = None, **options: Any) -> CheckReport:  # type: ignore[override]
@@ -776,10 +779,11 @@ def graph(value: Value, *, params: Iterable[Value] | None = None, output_name: s
     (-2.0, 2)
     """
     if not isinstance(value, Value):
-        raise GraphError(f"graphtrace.trace.graph() takes a Value, got {type(value).__name__}")
+        raise GraphError(_("graphtrace.trace.graph() takes a Value, got {type}").format(type=type(value).__name__))
     if value._gt_op is None:
-        raise GraphError(f"{value!r} is a leaf: no operation made it, so there is no graph to trace",
-                         hint="trace a Value computed from others, e.g. the loss")
+        raise GraphError(_("{value} is a leaf: no operation made it, so there is no graph to trace").format(
+                             value=repr(value)),
+                         hint=_("trace a Value computed from others, e.g. the loss"))
     _LIMIT[0] = LIMITS.nodes
     # Building allocates many small objects and frees none: the collector only slows it (as api._build).
     enabled = gc.isenabled()
@@ -884,7 +888,8 @@ def _graph(value: Value, params: Iterable[Value] | None, output_name: str | None
         else:
             x = float(k[1]) if isinstance(k[1], float) or k[1] == "nan" else None
             if x is None:
-                raise GraphError(f"the leaf {ids[k]} holds {_short(v.data)}, not a number")
+                raise GraphError(_("the leaf {name} holds {value}, not a number").format(
+                    name=ids[k], value=_short(v.data)))
             kind = "const" if v._kind == "const" else ("param" if v in param_set else "input")
             records.append(NodeRecord(ids[k], kind, None, x, named, line, col, end, (), line or 0))  # type: ignore[arg-type]
     source = _STATE.source
@@ -947,7 +952,7 @@ def _identifier(name: str, taken: set[str]) -> str:
 
 def _constant(x: float) -> ast.expr:
     if not math.isfinite(x):
-        raise GraphError(f"a constant is {x}: a script can hold finite numbers only")
+        raise GraphError(_("a constant is {value}: a script can hold finite numbers only").format(value=x))
     if x < 0 or (x == 0 and math.copysign(1.0, x) < 0):
         return ast.UnaryOp(ast.USub(), ast.Constant(-x))
     return ast.Constant(x)
@@ -971,7 +976,7 @@ def to_script(graph: Graph, *, title: str | None = None) -> str:
     >>> round(float(parse(to_script(graph((a * b + 1).tanh()))).backprop()["a"]), 7)  # b·(1 − tanh²(ab + 1))
     -0.0005447
     """
-    g = graph.nx
+    g = graph.core
     output = graph.output
     order = graph.order
     keep = set(_ancestors(g, output)) | {output}
@@ -999,7 +1004,8 @@ def to_script(graph: Graph, *, title: str | None = None) -> str:
         if kind in ("input", "param"):
             x = float(d["value"])
             if not math.isfinite(x):
-                raise GraphError(f"'{v}' is {x}: a script can hold finite numbers only")
+                raise GraphError(_("'{name}' is {value}: a script can hold finite numbers only").format(
+                    name=v, value=x))
             lines.append(f"{ident[v]}: {kind} = {x!r}{note}")
             exprs[v] = ast.Name(ident[v])
             sizes[v] = 0
@@ -1017,7 +1023,7 @@ def to_script(graph: Graph, *, title: str | None = None) -> str:
         elif op.function and op.arity is not None:
             expr = ast.Call(ast.Name(op.name), args, [])
         else:
-            raise GraphError(f"the op '{op.name}' has no spelling in the script language")
+            raise GraphError(_("the op '{op}' has no spelling in the script language").format(op=op.name))
         size = 1 + sum(sizes[u] for u in operands(g, v))
         if v not in ident and uses[v] == 1 and size <= _INLINE_OPS:
             exprs[v] = expr

@@ -32,6 +32,7 @@ from . import trace as _trace
 from . import trace_nn as _nn
 from .api import Graph
 from .errors import GraphError, GraphtraceError, ProgramError
+from .i18n import _, ngettext
 from .parse import LIMITS, Source, read_source
 from .text import did_you_mean
 
@@ -187,10 +188,12 @@ def run_program(path: str | os.PathLike[str], argv: Sequence[str] = (), *, stdou
     try:
         tree = ast.parse(source.text, filename=filename)
     except SyntaxError as exc:
-        raise ProgramError(f"{name}:{exc.lineno or '?'}: the program has a syntax error: {exc.msg}",
+        raise ProgramError(_("{where}: the program has a syntax error: {reason}").format(
+                               where=f"{name}:{exc.lineno or '?'}", reason=exc.msg),
                            hint=_syntax_text(exc)) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise ProgramError(f"{name}: the program cannot be parsed as Python: {type(exc).__name__}: {exc}") from None
+        raise ProgramError(_("{name}: the program cannot be parsed as Python: {error}: {reason}").format(
+            name=name, error=type(exc).__name__, reason=exc)) from None
     tree = ast.fix_missing_locations(_Binder().visit(tree))
     code = compile(tree, filename, "exec")
     module = types.ModuleType("__main__")
@@ -214,7 +217,8 @@ def run_program(path: str | os.PathLike[str], argv: Sequence[str] = (), *, stdou
         except SystemExit as exc:
             status = exc.code
             if status not in (None, 0):
-                raise ProgramError(f"{name}: the program exited with status {status!r}") from None
+                raise ProgramError(_("{name}: the program exited with status {status}").format(
+                    name=name, status=repr(status))) from None
         except GraphtraceError:
             raise
         except (KeyboardInterrupt, GeneratorExit):
@@ -256,8 +260,11 @@ def _program_error(name: str, filename: str, exc: BaseException) -> ProgramError
     lines.extend(ln.rstrip("\n") for ln in tb.format_exception_only())
     where = f"{name}:{line}" if line else name
     message = str(exc).splitlines()[0] if str(exc) else ""
-    return ProgramError(f"{where}: the program raised {type(exc).__name__}" + (f": {message}" if message else ""),
-                        hint="\n".join(lines))
+    text = (_("{where}: the program raised {error}: {message}") if message
+            else _("{where}: the program raised {error}")).format(where=where, error=type(exc).__name__,
+                                                                   message=message)
+    # the hint is the program's traceback as Python prints it: Python's words, not graphtrace's
+    return ProgramError(text, hint="\n".join(lines))
 
 
 # ---- what to analyse -----------------------------------------------------------------------------
@@ -280,25 +287,29 @@ def traced_output(run: ProgramRun, name: str | None = None) -> Graph:
         default = _default(run)
         if default is not None:
             g = default if isinstance(default, Graph) else _graph_of(run, default, None)
-            if name in g.nx:
+            if name in g.core:
                 return g.with_output(name)
         candidates = [k for k, v in run.globals.items() if isinstance(v, (Value, Graph))]
-        what = "holds no Value" if name in run.globals else "is not a variable of the program"
+        message = (_("--of '{name}' holds no Value (nor a node of the traced graph)") if name in run.globals
+                   else _("--of '{name}' is not a variable of the program (nor a node of the traced graph)"))
         hint = did_you_mean(name, candidates, cutoff=0.5)
-        raise GraphError(f"--of '{name}' {what} (nor a node of the traced graph)",
-                         hint=hint or (f"variables holding a Value: {', '.join(candidates[:12])}"
+        raise GraphError(message.format(name=name),
+                         hint=hint or (_("variables holding a Value: {names}").format(names=", ".join(candidates[:12]))
                                        if candidates else None))
     default = _default(run)
     if default is None:
-        hint = ("compute the loss from micrograd Values (from micrograd.engine import Value, or "
-                "graphtrace.trace.Value)")
         if run.made:
-            raise ProgramError(f"{run.path}: no Value to trace: the program made {run.made:,} Values but "
-                               "assigned none at module level and called .backward() on none",
-                               hint="assign the loss at module level (loss = ...), call loss.backward(), "
-                                    "or name a variable with --of NAME")
-        raise ProgramError(f"{run.path}: the program made no Value, so there is nothing to trace",
-                           hint=hint + " and assign it at module level (loss = ...) or call loss.backward()")
+            raise ProgramError(ngettext("{path}: no Value to trace: the program made {n} Value but assigned none at "
+                                        "module level and called .backward() on none",
+                                        "{path}: no Value to trace: the program made {n} Values but assigned none at "
+                                        "module level and called .backward() on none", run.made).format(
+                                   path=run.path, n=f"{run.made:,}"),
+                               hint=_("assign the loss at module level (loss = ...), call loss.backward(), "
+                                      "or name a variable with --of NAME"))
+        raise ProgramError(_("{path}: the program made no Value, so there is nothing to trace").format(path=run.path),
+                           hint=_("compute the loss from micrograd Values (from micrograd.engine import Value, or "
+                                  "graphtrace.trace.Value) and assign it at module level (loss = ...) or call "
+                                  "loss.backward()"))
     if isinstance(default, Graph):
         return default
     return _graph_of(run, default, None)
@@ -316,7 +327,7 @@ def _default(run: ProgramRun) -> Any:
 def _graph_of(run: ProgramRun, value: Any, name: str | None) -> Graph:
     if value._gt_op is None:
         shown = f"'{name}' = {value!r}" if name else repr(value)
-        raise GraphError(f"{shown} is a leaf: it was made by Value(...) and never passed through an "
-                         "operation, so there is no graph to trace",
-                         hint="trace a Value computed from others (the loss), e.g. --of NAME")
+        raise GraphError(_("{value} is a leaf: it was made by Value(...) and never passed through an "
+                           "operation, so there is no graph to trace").format(value=shown),
+                         hint=_("trace a Value computed from others (the loss), e.g. --of NAME"))
     return run.graph(value)

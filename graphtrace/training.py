@@ -162,7 +162,7 @@ def _loss_and_grads(graph: Graph, batch_values: Mapping[str, np.ndarray],
     """
     values: dict[str, Any] = dict(batch_values)
     values.update(params)
-    loss, grads = compute.mean_loss_and_gradients(graph.nx, values, list(params), output=graph.output,
+    loss, grads = compute.mean_loss_and_gradients(graph.core, values, list(params), output=graph.output,
                                                   source_text=graph.source.text if graph.source else None)
     return loss, dict(zip(params, grads, strict=True))
 
@@ -181,11 +181,11 @@ def predict(graph: Graph, features: Mapping[str, Any], *, node: str | None = Non
     """
     node = prediction_node(graph, node)
     if node is None:
-        raise GraphError(f"{graph.name}: no prediction node found; name one with --predict NAME")
+        raise GraphError(_("{graph}: no prediction node found; name one with --predict NAME").format(graph=graph.name))
     values = dict(features)
     if params:
         values.update(params)
-    fwd = compute.forward(graph.nx, values, output=graph.output, with_locals=False, check=False)
+    fwd = compute.forward(graph.core, values, output=graph.output, with_locals=False, check=False)
     return np.broadcast_to(np.asarray(fwd.values[node], dtype=float),
                            np.shape(next(iter(features.values())))).copy()
 
@@ -207,7 +207,7 @@ def predict_classes(graph: Graph, features: Mapping[str, Any], scores: list[Any]
     values = dict(features)
     if params:
         values.update(params)
-    fwd = compute.forward(graph.nx, values, output=graph.output, with_locals=False, check=False)
+    fwd = compute.forward(graph.core, values, output=graph.output, with_locals=False, check=False)
     n = np.shape(next(iter(features.values())))
     z = np.stack([np.broadcast_to(np.asarray(fwd.values[s], dtype=float), n) for s in scores], axis=-1)
     with np.errstate(all="ignore"):
@@ -218,7 +218,7 @@ def predict_classes(graph: Graph, features: Mapping[str, Any], scores: list[Any]
 
 def _is_probability(graph: Graph, node: str) -> bool:
     """Whether ``node``'s op gives values in (0, 1) (a sigmoid output): thresholded at 0.5."""
-    op = graph.nx.nodes[node].get("op")
+    op = graph.core.nodes[node].get("op")
     return op is not None and OPS[op].probability
 
 
@@ -291,23 +291,23 @@ def substitute_params(text: str, graph: Graph, params: Mapping[str, float]) -> s
     lines = text.split("\n")
     elements: dict[int, list[tuple[int, int, str, str]]] = {}  # line → an array element's number spans
     for name, value in params.items():
-        d = graph.nx.nodes[name]
+        d = graph.core.nodes[name]
         line = d.get("line")
         if "array" in d:  # W[1,0]: the number sits at the element's own column in the list literal
             elements.setdefault(line, []).append((d["col"], d["end_col"], f"{float(value) + 0.0!r}", name))
             continue
         found = _declaration(lines[line - 1], str(name)) if line and line <= len(lines) else None
         if found is None:
-            raise GraphError(f"{graph.name}: cannot find the declaration '{name}: param = NUMBER' "
-                             "to write the trained value into")
+            raise GraphError(_("{graph}: cannot find the declaration '{name}: param = NUMBER' to write the "
+                               "trained value into").format(graph=graph.name, name=name))
         here = lines[line - 1]
         lines[line - 1] = here[:found.start(2)] + f"{float(value) + 0.0!r}" + here[found.end(2):]
     for line, spans in elements.items():
         raw = lines[line - 1].encode("utf-8") if line and line <= len(lines) else b""
         for col, end, number, name in sorted(spans, reverse=True):  # right to left: columns stay valid
             if not re.fullmatch(_NUMBER, raw[col:end].decode("utf-8", "replace").strip()):
-                raise GraphError(f"{graph.name}: cannot find the number of '{name}' in its list to write "
-                                 "the trained value into")
+                raise GraphError(_("{graph}: cannot find the number of '{name}' in its list to write the "
+                                   "trained value into").format(graph=graph.name, name=name))
             raw = raw[:col] + number.encode("utf-8") + raw[end:]
         lines[line - 1] = raw.decode("utf-8")
     return "\n".join(lines)
@@ -316,10 +316,10 @@ def substitute_params(text: str, graph: Graph, params: Mapping[str, float]) -> s
 # ---- the loop ---------------------------------------------------------------------------------
 def _check_options(lr: float, epochs: int, batch: int, seed: int) -> None:
     if not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-        raise UsageError(f"--lr must be a positive number, got {lr!r}")
+        raise UsageError(_("--lr must be a positive number, got {lr}").format(lr=repr(lr)))
     for name, v, low in (("--epochs", epochs, 0), ("--batch", batch, 1), ("--seed", seed, 0)):
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < low:
-            raise UsageError(f"{name} must be an integer ≥ {low}, got {v!r}")
+            raise UsageError(_("{option} must be an integer ≥ {low}, got {value}").format(option=name, low=low, value=repr(v)))
 
 
 def _match_columns(graph: Graph, dataset: Dataset) -> None:
@@ -379,7 +379,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
         dataset = read_csv(dataset)
     _match_columns(graph, dataset)
     if not graph.params:
-        raise GraphError(f"{graph.name} declares no param: there is nothing to train")
+        raise GraphError(_("{graph} declares no param: there is nothing to train").format(graph=graph.name))
     annotate_mlp(graph)
     warnings = list(graph.warnings()) + _symmetry_warnings(graph)
     multi = class_scores(graph) if predict_name is None else None
@@ -400,7 +400,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
     if threshold is None:
         threshold = _threshold(y, sigmoid_out) if has_accuracy and y is not None else 0.5
     columns = {str(c): dataset.column(c) for c in dataset.columns}
-    params = {str(p): float(graph.nx.nodes[p]["value"]) for p in graph.params}
+    params = {str(p): float(graph.core.nodes[p]["value"]) for p in graph.params}
     initial = dict(params)
     n = len(dataset)
     rng = np.random.default_rng(seed)
@@ -411,7 +411,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
     step = 0
     # One compiled step for the whole run (see compute.stepper): the data as one matrix, a row per
     # input, the params as one vector in the step's order; a batch is a column gather, never a dict.
-    stepper = compute.stepper(graph.nx, list(columns), list(params), output=graph.output,
+    stepper = compute.stepper(graph.core, list(columns), list(params), output=graph.output,
                               source_text=graph.source.text if graph.source else None)
     data = np.stack([columns[c] for c in stepper.inputs]) if columns else np.zeros((0, n))
     vector = np.array([params[p] for p in stepper.params], dtype=float)
@@ -425,8 +425,9 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
             try:
                 loss, grads = stepper.step(data[:, idx], vector)
             except EvaluationError as exc:
-                raise EvaluationError(f"epoch {epoch}, batch {b + 1}: {exc.message}", location=exc.location,
-                                      hint="the params diverged or saturated; try a smaller --lr") from None
+                raise EvaluationError(_("epoch {epoch}, batch {batch}: {message}").format(
+                    epoch=epoch, batch=b + 1, message=exc.message), location=exc.location,
+                    hint=_("the params diverged or saturated; try a smaller --lr")) from None
             vector -= lr * grads
             total += loss
             step += 1
@@ -443,7 +444,7 @@ def train(graph: Graph, dataset: Dataset | str | os.PathLike[str], *, lr: float 
             acc_history.append(_accuracy(stepper.value(node, data, vector), y, threshold))
     params = {p: live[p] for p in params}  # source order
     seconds = time.perf_counter() - start
-    fwd = compute.forward(graph.nx, {**columns, **params}, output=graph.output, with_locals=False, check=False)
+    fwd = compute.forward(graph.core, {**columns, **params}, output=graph.output, with_locals=False, check=False)
     final_loss = float(np.mean(fwd.values[graph.output]))
     accuracy = None
     if has_accuracy and scores is not None:
@@ -488,15 +489,17 @@ def plot_size(size: str | None, dpi: float | None) -> tuple[tuple[float, float] 
         try:
             w, h = (float(v) for v in parts)
         except ValueError:
-            raise UsageError(f"--size '{size}': expected WIDTHxHEIGHT in inches, e.g. 12x5 or 16x9") from None
+            raise UsageError(_("--size '{size}': expected WIDTHxHEIGHT in inches, e.g. 12x5 or 16x9").format(
+                size=size)) from None
         if not (0 < w <= 100 and 0 < h <= 100):
-            raise UsageError(f"--size '{size}': width and height must be between 0 and 100 inches")
+            raise UsageError(_("--size '{size}': width and height must be between 0 and 100 inches").format(size=size))
         shape = (w, h)
     if dpi is not None and not (math.isfinite(dpi) and 10 <= dpi <= 1200):
-        raise UsageError(f"--dpi must be between 10 and 1200, got {dpi:g}")
+        raise UsageError(_("--dpi must be between 10 and 1200, got {dpi}").format(dpi=f"{dpi:g}"))
     w, h = shape or PLOT_SIZE
     if w * h * (dpi or PLOT_DPI) ** 2 > _MAX_PLOT_PIXELS:
-        raise UsageError(f"--size {w:g}x{h:g} at --dpi {dpi or PLOT_DPI:g} is more than 50 megapixels")
+        raise UsageError(_("--size {size} at --dpi {dpi} is more than 50 megapixels").format(
+            size=f"{w:g}x{h:g}", dpi=f"{dpi or PLOT_DPI:g}"))
     return shape, None if dpi is None else float(dpi)
 
 
@@ -583,14 +586,14 @@ def plot_training(result: TrainResult, dataset: Dataset, *, fmt: str = "png", ti
         UsageError: ``fmt`` is not png or svg.
     """
     if fmt not in ("png", "svg"):
-        raise UsageError(f"--plot writes .png or .svg, not .{fmt}")
+        raise UsageError(_("--plot writes .png or .svg, not .{format}").format(format=fmt))
     try:
         return _draw_training(result, dataset, fmt, title, dpi, size)
     except (ValueError, OverflowError, FloatingPointError, RuntimeError, MemoryError) as exc:
         # matplotlib gives up on some data (values near 1e16 that rounding spaces unevenly, degenerate
         # grids): a clear error, before any file is written
-        raise RenderError(f"cannot draw the training plot: {exc}",
-                          hint="rescale the data, or leave out --plot") from None
+        raise RenderError(_("cannot draw the training plot: {reason}").format(reason=exc),
+                          hint=_("rescale the data, or leave out --plot")) from None
 
 
 def _draw_training(result: TrainResult, dataset: Dataset, fmt: str, title: str | None,

@@ -24,7 +24,7 @@ PACKAGE = ROOT / "graphtrace"
 
 # Lowest first. A module may import modules of its own layer or of a lower one, never a higher one.
 LAYERS: list[tuple[str, set[str]]] = [
-    ("ground", {"errors", "ops", "text", "version", "i18n"}),
+    ("ground", {"errors", "ops", "text", "version", "i18n", "click_texts"}),
     ("core", {"parse", "graph", "evaluate", "backprop", "paths", "engine", "compute", "check", "results",
               "layers"}),
     ("input and output", {"data", "files", "render", "bundled", "placement", "pdf"}),

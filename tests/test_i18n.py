@@ -404,6 +404,33 @@ def test_cli_messages_are_translatable() -> None:
     assert not bad, "wrap it: _(\"... {name} ...\").format(name=...)\n" + "\n".join(bad)
 
 
+_ERRORS = {"GraphtraceError", "ParseError", "GraphError", "EvaluationError", "DataError", "RenderError",
+           "LimitError", "UsageError", "OutputError", "ProgramError", "TorchTraceError"}
+# Texts for people that are not words to translate: commands a user types.
+_NOT_WORDS = {"pip install graphviz-pure"}
+
+
+def test_every_error_graphtrace_raises_is_translatable() -> None:
+    """Every module: a GraphtraceError's message and hint (what a user reads on stderr, exit 2) go
+    through _(). A literal or f-string there is a text no catalog can hold."""
+    bad = []
+    for path in sorted(PACKAGE.glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call):
+                continue
+            f = node.func
+            name = f.id if isinstance(f, ast.Name) else f.attr if isinstance(f, ast.Attribute) else ""
+            if name not in _ERRORS:
+                continue
+            texts = node.args[:1] + [k.value for k in node.keywords if k.arg in ("message", "hint")]
+            for text in texts:
+                if isinstance(text, ast.Constant) and text.value in _NOT_WORDS:
+                    continue
+                if _is_literal_text(text):
+                    bad.append(f"graphtrace/{path.name}:{text.lineno}: {name}({ast.unparse(text)[:60]}...)")
+    assert not bad, "wrap it: _(\"... {name} ...\").format(name=...)\n" + "\n".join(bad)
+
+
 def test_no_function_hides_the_translation_function() -> None:
     """`_` is gettext's: a function that calls _() must not also bind `_` (a loop's throwaway)."""
     bad = []
