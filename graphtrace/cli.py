@@ -105,7 +105,7 @@ def _help_record(param: click.Parameter, ctx: click.Context) -> tuple[str, str] 
     """click's row for ``param`` in the Options list, its help (a catalog id, ``help=N_("…")``)
     and click's bracketed notes after it in the run's language (in English: click's row, as it is)."""
     if not isinstance(param, click.Option):
-        return param.get_help_record(ctx)  # arguments have no row
+        return None  # arguments have no row (click 8.5 gives them one; the usage line names them)
     english = param.help
     param.help = None  # click's row without the help: the names and the notes, "[default: 5; x>=0]"
     try:
@@ -177,11 +177,40 @@ class _Help(click.Command):
 
     def get_short_help_str(self, limit: int = 45) -> str:
         """The line in the group's list of commands: the short help, or the prose cut short."""
-        from click.utils import make_default_short_help
-
         if self.short_help:
             return _(self.short_help).strip()
-        return make_default_short_help(_(self.about), limit).strip() if self.about else ""
+        return _short_help(_(self.about), limit).strip() if self.about else ""
+
+
+def _short_help(text: str, limit: int) -> str:
+    """The prose cut to its first sentence, or to ``limit`` characters with "...": the rule of
+    click's ``make_default_short_help`` (private, and deprecated in click 8.5), kept here so the
+    list of commands reads the same with every click.
+
+    >>> _short_help("Every gradient three ways. Then more.", 45), _short_help("a b c d e f g h", 9)
+    ('Every gradient three ways.', 'a b c...')
+    """
+    words = text.split("\n\n")[0].split()
+    if words and words[0] == "\b":
+        words = words[1:]
+    total = 0
+    for i, word in enumerate(words):
+        total += len(word) + (i > 0)
+        if total > limit:
+            break
+        if word.endswith("."):
+            return " ".join(words[:i + 1])
+        if total == limit and i != len(words) - 1:
+            break
+    else:
+        return " ".join(words)
+    total += len("...")
+    while i > 0:
+        total -= len(words[i]) + (i > 0)
+        if total <= limit:
+            break
+        i -= 1
+    return " ".join(words[:i]) + "..."
 
 
 class _Command(_Help):
