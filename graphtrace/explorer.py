@@ -462,6 +462,25 @@ PAGE_TEXTS: tuple[str, ...] = (
     N_("prediction {name} over the plane (blue 1, orange 0); click a point to trace it in the graph"),
     N_("step {k} · loss {loss}"), N_("accuracy {a}%"), N_("step {k}"),
     N_("{title} declares no param: there is nothing to train"),
+    # a dropped CSV's errors: read_csv's and _data_model's own msgids (graphtrace.data, above)
+    N_("empty cell"), N_("non-finite value {cell}"), N_("{cell} is not a number"),
+    N_("{n} columns, more than the limit of {limit}"), N_("set {variable} to raise the limit"),
+    N_("column {k} has an empty name"), N_("column {k}: {name} is not a valid column name"),
+    N_("the first line that is not blank or a comment must name the columns, e.g. x1,x2,y"),
+    N_("names use letters, digits and _, and do not start with a digit"),
+    N_("column {k}: '{name}' is a Python keyword and cannot be an input name"),
+    N_("column {k}: '{name}' is not in normal form; write it as '{normal}'"),
+    N_("duplicate column name '{name}' (columns {first} and {k})"),
+    N_("binary content (a NUL byte); a CSV file must be text"),
+    N_("more than {most} data rows (the limit); row {row} is here"),
+    N_("more than {most} numbers ({columns} columns × {rows} rows, the limit); row {row} is here"),
+    N_("expected {n} cells ({columns}), found {found}"), N_("column {column}: {problem}"),
+    N_("cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3"),
+    N_("no header: the file has no lines except blanks and comments"),
+    N_("the first line must name the columns, e.g. x1,x2,y"), N_("no data rows after the header"),
+    N_("{data}: column '{column}' is not an input of {graph}; the inputs are {inputs}"), N_("(none)"),
+    N_("name the CSV columns after the script's inputs (x1, x2, ..., y)"),
+    N_("{data}: no feature column to train on"),
 )
 """The English texts explorer.js shows through ``say(text, args)``: the page model's ``ui`` maps each
 to its translation (a test keeps this list and the script's ``say`` calls equal)."""

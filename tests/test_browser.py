@@ -525,6 +525,29 @@ def test_drop_or_pick_a_csv_to_train_on(browser, tmp_path: Path) -> None:
     p.finish()
 
 
+def test_a_bad_csv_dropped_on_a_russian_page_is_told_in_russian(browser, tmp_path: Path) -> None:
+    from graphtrace.data import read_csv
+    from graphtrace.errors import DataError
+    from graphtrace.i18n import use_language
+
+    html = tmp_path / "mine.html"
+    with use_language("ru"):
+        explorer.write_html(graphtrace.load(SAMPLES / "symmetry_random.gt"), html)
+    p = Page(browser, html, width=1500, height=1000)
+    bad = "x1,x2,y\n0.5,1,1\n2,oops,0\n"
+    dt = p.page.evaluate_handle("""([t, n]) => { const dt = new DataTransfer();
+        dt.items.add(new File([t], n, {type: 'text/csv'})); return dt; }""", [bad, "mine.csv"])
+    p.page.dispatch_event("body", "drop", {"dataTransfer": dt})
+    p.page.wait_for_selector("#gt-data-error:not([hidden])")
+    with use_language("ru"), pytest.raises(DataError) as cli:
+        read_csv(text=bad, name="mine.csv")
+    shown = p.page.text_content("#gt-data-error")
+    assert shown == str(cli.value)  # the command line's own Russian words
+    assert shown.startswith("mine.csv:3: столбец x2: 'oops' не является числом\n    2,oops,0\n")
+    assert shown.endswith("ячейки должны быть простыми десятичными числами, например 3, -0.25 или 1.5e-3")
+    p.finish()
+
+
 def test_live_training_speed(browser, tmp_path: Path) -> None:
     """The 2-3-1 triangle net trains in the page vectorised over the batch; the speed is measured
     and printed (an assertion on time would fail on a busy machine, not on slow code)."""

@@ -490,7 +490,7 @@ CSV_RUNNER = r"""
 const input = JSON.parse(require("fs").readFileSync(0, "utf8"));
 const C = require(process.argv[1])(new Function(input.ops + "\nreturn GRAPHTRACE_OPS;")());
 const out = input.cases.map(function (c) {
-  try { return { ok: C.dataFromCsv(c.text, c.name, input.spec) }; }
+  try { return { ok: C.dataFromCsv(c.text, c.name, input.spec, input.ui) }; }
   catch (e) { if (!e.graphtrace) { throw e; } return { error: e.message }; }
 });
 process.stdout.write(JSON.stringify(out));
@@ -533,3 +533,31 @@ def test_page_reads_a_csv_as_the_command_line_does(tmp_path: Path) -> None:
         for key in ("columns", "column_names", "rows", "n_total", "features", "target", "predict"):
             assert result["ok"][key] == expected[key], key
     assert sum("error" in r for r in got) == len(BAD_CSVS)
+
+
+def test_a_russian_page_reads_a_csv_in_russian() -> None:
+    """On a Russian page a dropped CSV's errors are the command line's Russian ones: the model's ui
+    carries read_csv's translated messages and the page's reader gives the same text as read_csv."""
+    from graphtrace.data import read_csv
+    from graphtrace.errors import GraphtraceError
+    from graphtrace.i18n import use_language
+
+    g = graphtrace.parse((SAMPLES / "symmetry_random.gt").read_text(encoding="utf-8"), name="net.gt")
+    with use_language("ru"):
+        model = model_of(explorer.build_html(g))
+    assert model["ui"]["{cell} is not a number"] == "{cell} не является числом"
+    assert model["ui"]["no data rows after the header"] == "после заголовка нет строк данных"
+    if NODE is None:
+        pytest.skip("node is not on PATH")
+    cases = [{"text": text, "name": "mine.csv"} for text in BAD_CSVS]
+    payload = {"ops": explorer.ops_script(), "cases": cases, "spec": model["trainable"], "ui": model["ui"]}
+    proc = subprocess.run([NODE, "-e", CSV_RUNNER, str(JS)], input=json.dumps(payload).encode(),
+                          capture_output=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr.decode()
+    got = json.loads(proc.stdout)
+    with use_language("ru"):
+        for case, result in zip(cases, got, strict=True):
+            with pytest.raises(GraphtraceError) as exc:
+                explorer.build_model(g, data=read_csv(text=case["text"], name="mine.csv"))
+            assert result.get("error") == str(exc.value), (case["text"][:40], result, str(exc.value))
+    assert "mine.csv:2: столбец x2: 'abc' не является числом" in got[0]["error"]

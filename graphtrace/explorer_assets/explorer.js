@@ -368,7 +368,6 @@
   /* ---- CSV: the same checks and the same words as graphtrace.data.read_csv -------------------- */
   var CSV_LIMITS = { rows: 1000000, cols: 1000, cells: 20000000 };
   var CSV_NUMBER = /^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$/;
-  var CSV_NUMBER_HINT = "cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3";
   var PY_KEYWORDS = ("False None True and as assert async await break class continue def del elif else except " +
     "finally for from global if import in is lambda nonlocal not or pass raise return try while with yield").split(" ");
   var MAX_DATA_ROWS = 2000;  // graphtrace.explorer.MAX_DATA_ROWS
@@ -387,6 +386,19 @@
   function shownCell(c) { return pyRepr(c.length > 40 ? c.slice(0, 37) + "..." : c); }
   function unquote(c) { return c.length >= 2 && c.charAt(0) === '"' && c.charAt(c.length - 1) === '"' ? c.slice(1, -1).trim() : c; }
   function isIdentifier(s) { return /^[\p{L}\p{Nl}_][\p{L}\p{Nl}\p{Mn}\p{Mc}\p{Nd}\p{Pc}]*$/u.test(s); }
+  // The CSV messages in the page's language, with read_csv's msgids: csvTexts is the page model's
+  // ui map (graphtrace.explorer.PAGE_TEXTS translated; none in English), as the page's say() reads
+  // it, given to parseCsv/dataFromCsv and held for that one call.
+  var csvTexts = null;
+  function say(text, args) {
+    var s = (csvTexts && csvTexts[text]) || text;
+    return args ? s.replace(/\{(\w+)\}/g, function (all, k) { return k in args ? String(args[k]) : all; }) : s;
+  }
+  function withTexts(texts, read) {
+    var before = csvTexts;
+    csvTexts = texts || null;
+    try { return read(); } finally { csvTexts = before; }
+  }
   // A message as GraphtraceError.render() writes it: file:line: message, the line, the hint.
   function csvError(file, line, text, message, hint) {
     var out = file + ":" + (line === null ? "" : line + ":") + " " + message;
@@ -396,40 +408,44 @@
     err.graphtrace = true;
     return err;
   }
+  // [problem, value, whether the cell is text (read_csv's _not_a_number: the hint's case)].
   function parseNumber(cell) {
     var c = unquote(cell.trim()), shown = shownCell(c);
-    if (!c) { return ["empty cell", NaN]; }
+    if (!c) { return [say("empty cell"), NaN, false]; }
     if (CSV_NUMBER.test(c)) {
       var v = Number(c);
-      return isFinite(v) ? [null, v] : ["non-finite value " + shown, NaN];
+      return isFinite(v) ? [null, v, false] : [say("non-finite value {cell}", { cell: shown }), NaN, false];
     }
-    if (/^[+-]?(?:inf|infinity|nan)$/i.test(c)) { return ["non-finite value " + shown, NaN]; }
-    return [shown + " is not a number", NaN];
+    if (/^[+-]?(?:inf|infinity|nan)$/i.test(c)) { return [say("non-finite value {cell}", { cell: shown }), NaN, false]; }
+    return [say("{cell} is not a number", { cell: shown }), NaN, true];
   }
   function parseHeader(s, lineno, raw, file) {
     var names = s.split(",").map(function (c) { return unquote(c.trim()); });
     if (names.length > CSV_LIMITS.cols) {
-      throw csvError(file, lineno, raw.slice(0, 200), thousands(names.length) + " columns, more than the limit of " +
-        thousands(CSV_LIMITS.cols), "set GRAPHTRACE_MAX_CSV_COLS to raise the limit");
+      throw csvError(file, lineno, raw.slice(0, 200), say("{n} columns, more than the limit of {limit}",
+        { n: thousands(names.length), limit: thousands(CSV_LIMITS.cols) }),
+        say("set {variable} to raise the limit", { variable: "GRAPHTRACE_MAX_CSV_COLS" }));
     }
     var numeric = names.every(function (c) { return parseNumber(c)[0] === null; }), seen = {};
     names.forEach(function (col, k0) {
       var k = k0 + 1;
-      if (!col) { throw csvError(file, lineno, raw, "column " + k + " has an empty name"); }
+      if (!col) { throw csvError(file, lineno, raw, say("column {k} has an empty name", { k: k })); }
       if (!isIdentifier(col)) {
-        throw csvError(file, lineno, raw, "column " + k + ": " + shownCell(col) + " is not a valid column name",
-          numeric ? "the first line that is not blank or a comment must name the columns, e.g. x1,x2,y"
-            : "names use letters, digits and _, and do not start with a digit");
+        throw csvError(file, lineno, raw, say("column {k}: {name} is not a valid column name", { k: k, name: shownCell(col) }),
+          numeric ? say("the first line that is not blank or a comment must name the columns, e.g. x1,x2,y")
+            : say("names use letters, digits and _, and do not start with a digit"));
       }
       if (PY_KEYWORDS.indexOf(col) >= 0) {
-        throw csvError(file, lineno, raw, "column " + k + ": '" + col + "' is a Python keyword and cannot be an input name");
+        throw csvError(file, lineno, raw, say("column {k}: '{name}' is a Python keyword and cannot be an input name",
+          { k: k, name: col }));
       }
       if (col.normalize("NFKC") !== col) {
-        throw csvError(file, lineno, raw, "column " + k + ": '" + col + "' is not in normal form; write it as '" +
-          col.normalize("NFKC") + "'");
+        throw csvError(file, lineno, raw, say("column {k}: '{name}' is not in normal form; write it as '{normal}'",
+          { k: k, name: col, normal: col.normalize("NFKC") }));
       }
       if (Object.prototype.hasOwnProperty.call(seen, col)) {
-        throw csvError(file, lineno, raw, "duplicate column name '" + col + "' (columns " + seen[col] + " and " + k + ")");
+        throw csvError(file, lineno, raw, say("duplicate column name '{name}' (columns {first} and {k})",
+          { name: col, first: seen[col], k: k }));
       }
       seen[col] = k;
     });
@@ -438,13 +454,17 @@
   /**
    * A CSV text read as graphtrace.data.read_csv reads it: { columns, rows } (numbers), or an
    * Error whose message is the one the command line prints (a test compares them on bad files).
+   * `texts`: the page model's ui map, for the messages in the page's language (none: English).
    */
-  function parseCsv(text, file) {
+  function parseCsv(text, file, texts) {
+    return withTexts(texts, function () { return readCsv(text, file); });
+  }
+  function readCsv(text, file) {
     var lines = text.split(/\r\n|\r|\n/), columns = null, headerLine = 0, rows = [], cap = CSV_LIMITS.rows;
     for (var i = 0; i < lines.length; i++) {
       var lineno = i + 1, raw = lines[i];
       if (i === lines.length - 1 && raw === "") { break; }
-      if (raw.indexOf("\u0000") >= 0) { throw csvError(file, lineno, null, "binary content (a NUL byte); a CSV file must be text"); }
+      if (raw.indexOf("\u0000") >= 0) { throw csvError(file, lineno, null, say("binary content (a NUL byte); a CSV file must be text")); }
       if (lineno === 1 && raw.charAt(0) === "\ufeff") { raw = raw.slice(1); }
       var s = raw.trim();
       if (!s || s.charAt(0) === "#") { continue; }
@@ -457,43 +477,50 @@
       if (rows.length + 1 > cap) {
         var overRows = rows.length + 1 > CSV_LIMITS.rows;
         throw csvError(file, lineno, raw.slice(0, 200), overRows
-          ? "more than " + thousands(CSV_LIMITS.rows) + " data rows (the limit); row " + thousands(CSV_LIMITS.rows + 1) + " is here"
-          : "more than " + thousands(CSV_LIMITS.cells) + " numbers (" + thousands(columns.length) + " columns × " + thousands(cap) +
-            " rows, the limit); row " + thousands(cap + 1) + " is here",
-          "set " + (overRows ? "GRAPHTRACE_MAX_CSV_ROWS" : "GRAPHTRACE_MAX_CSV_CELLS") + " to raise the limit");
+          ? say("more than {most} data rows (the limit); row {row} is here",
+            { most: thousands(CSV_LIMITS.rows), row: thousands(CSV_LIMITS.rows + 1) })
+          : say("more than {most} numbers ({columns} columns × {rows} rows, the limit); row {row} is here",
+            { most: thousands(CSV_LIMITS.cells), columns: thousands(columns.length), rows: thousands(cap), row: thousands(cap + 1) }),
+          say("set {variable} to raise the limit", { variable: overRows ? "GRAPHTRACE_MAX_CSV_ROWS" : "GRAPHTRACE_MAX_CSV_CELLS" }));
       }
       var cells = s.split(",");
       if (cells.length !== columns.length) {
-        throw csvError(file, lineno, raw, "expected " + columns.length + " cells (" + columns.join(",") + "), found " + cells.length);
+        throw csvError(file, lineno, raw, say("expected {n} cells ({columns}), found {found}",
+          { n: columns.length, columns: columns.join(","), found: cells.length }));
       }
       var row = new Array(columns.length);
       for (var c = 0; c < cells.length; c++) {
         var r = parseNumber(cells[c]);
         if (r[0] !== null) {
-          throw csvError(file, lineno, raw, "column " + columns[c] + ": " + r[0],
-            r[0].indexOf("not a number") >= 0 ? CSV_NUMBER_HINT : null);
+          throw csvError(file, lineno, raw, say("column {column}: {problem}", { column: columns[c], problem: r[0] }),
+            r[2] ? say("cells must be plain decimal numbers such as 3, -0.25 or 1.5e-3") : null);
         }
         row[c] = r[1];
       }
       rows.push(row);
     }
     if (columns === null) {
-      throw csvError(file, null, null, "no header: the file has no lines except blanks and comments",
-        "the first line must name the columns, e.g. x1,x2,y");
+      throw csvError(file, null, null, say("no header: the file has no lines except blanks and comments"),
+        say("the first line must name the columns, e.g. x1,x2,y"));
     }
-    if (!rows.length) { throw csvError(file, headerLine, null, "no data rows after the header"); }
+    if (!rows.length) { throw csvError(file, headerLine, null, say("no data rows after the header")); }
     return { columns: columns, rows: rows };
   }
   /**
    * The training view's data from a CSV text, for the script described by `spec` (the model's
-   * `trainable`): the checks and messages of read_csv and of graphtrace.explorer's data model.
+   * `trainable`): the checks and messages of read_csv and of graphtrace.explorer's data model;
+   * `texts` as for parseCsv.
    */
-  function dataFromCsv(text, file, spec) {
-    var csv = parseCsv(text, file), names = Object.keys(spec.inputs), columns = csv.columns;
+  function dataFromCsv(text, file, spec, texts) {
+    return withTexts(texts, function () { return readData(text, file, spec); });
+  }
+  function readData(text, file, spec) {
+    var csv = readCsv(text, file), names = Object.keys(spec.inputs), columns = csv.columns;
     var missing = columns.filter(function (c) { return !Object.prototype.hasOwnProperty.call(spec.inputs, c); });
     if (missing.length) {
-      var e = new Error(file + ": column '" + missing[0] + "' is not an input of " + spec.graph + "; the inputs are " +
-        (names.join(", ") || "(none)") + "\nname the CSV columns after the script's inputs (x1, x2, ..., y)");
+      var e = new Error(say("{data}: column '{column}' is not an input of {graph}; the inputs are {inputs}",
+        { data: file, column: missing[0], graph: spec.graph, inputs: names.join(", ") || say("(none)") }) +
+        "\n" + say("name the CSV columns after the script's inputs (x1, x2, ..., y)"));
       e.graphtrace = true;
       throw e;
     }
@@ -505,7 +532,7 @@
       classes = spec.classes;
     }
     if (!features.length) {
-      var f = new Error(file + ": no feature column to train on");
+      var f = new Error(say("{data}: no feature column to train on", { data: file }));
       f.graphtrace = true;
       throw f;
     }
@@ -1690,7 +1717,7 @@
     var d;
     try {
       if (!model.trainable) { throw Object.assign(new Error(say("{title} declares no param: there is nothing to train", { title: model.title })), { graphtrace: true }); }
-      d = C.dataFromCsv(text, name, model.trainable);
+      d = C.dataFromCsv(text, name, model.trainable, model.ui);
     } catch (err) {
       if (!err.graphtrace) { throw err; }
       box.textContent = err.message;
