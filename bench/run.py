@@ -483,7 +483,7 @@ def table(rows: list[Row], markdown: bool) -> str:
         if "reference" in r:
             note = (note + "; " if note else "") + f"reference paths.py: {fmt_time(r['reference'])}"
         body.append([r["case"], r["what"], fmt_time(gt), fmt_time(mg),
-                     (f"{mg / gt:.0f}× faster" if mg >= gt else f"{gt / mg:.1f}× slower") if mg and gt else "—",
+                     (f"{mg / gt:.{0 if mg / gt >= 10 else 1}f}× faster" if mg >= gt else f"{gt / mg:.1f}× slower") if mg and gt else "—",
                      fmt_time(th), fmt_time(npy),
                      (f"{gt / npy:.2f}×" if npy and gt else "—"), note])
     return _grid(head, body, markdown)

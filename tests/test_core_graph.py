@@ -50,8 +50,11 @@ def _imported(args: list[str]) -> set[str]:
     ["check", "sample:neuron"],
     ["paths", "sample:neuron", "--wrt", "α", "--json"],
     ["grad", "sample:multiclass", "--json"],
+    ["mlp", "2-3-1"],
+    ["train", "sample:triangle", "--data", "sample:triangle.csv", "--epochs", "2", "-o", "{tmp}/t.gt"],
 ])
-def test_the_maths_commands_do_not_import_networkx(args: list[str]) -> None:
+def test_the_maths_commands_do_not_import_networkx(args: list[str], tmp_path) -> None:
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
     assert not [n for n in _imported(args) if n.split(".")[0] == "networkx"]
 
 
