@@ -239,7 +239,9 @@ class CompiledGraph:
         n = len(order)
         self.n_nodes = n
         nodes = g._node  # the raw dicts behind g.nodes and g.pred: views cost ~1 µs a lookup
-        records = g.records()  # the parser's records while the graph is as parsed: no edges walked
+        # The operands from the parser's records while the structure is as parsed (no edges
+        # walked); kinds and ops always from the attribute dicts, which a caller may have changed.
+        records = g.records()
         pred = g._pred if records is None else {}
         lv = [0] * n
         alive = [False] * n  # depends on an input or param (or is one)
@@ -251,25 +253,20 @@ class CompiledGraph:
         names = sorted(OPS)  # op codes: positions in the sorted registry names (stable)
         code = {name: c for c, name in enumerate(names)}
         for i, v in enumerate(order):
-            if records is not None:
-                r = records[i]
-                if r.op is None:
-                    leaves.append(i)
-                    alive[i] = r.kind in ("input", "param")
-                    continue
-                op = OPS[r.op]
-                if len(r.operands) != op.arity:  # a variadic op (the dicts' path says the same)
-                    rows = _operand_rows(op, v, {u: {k: {}} for k, u in enumerate(r.operands)}, index)
-                else:
-                    rows = [index[u] for u in r.operands]
-            else:
-                d = nodes[v]
-                if d.get("kind") != "op":
-                    leaves.append(i)
-                    alive[i] = d.get("kind") in ("input", "param")
-                    continue
-                op = OPS[d["op"]]
+            d = nodes[v]
+            if d.get("kind") != "op":
+                leaves.append(i)
+                alive[i] = d.get("kind") in ("input", "param")
+                continue
+            op = OPS[d["op"]]
+            if records is None:
                 rows = _operand_rows(op, v, pred[v], index)
+            else:
+                args = records[i].operands
+                if len(args) != op.arity:  # a variadic op: refused below, as the dicts' path does
+                    rows = _operand_rows(op, v, {u: {k: {}} for k, u in enumerate(args)}, index)
+                else:
+                    rows = [index[u] for u in args]
             if op.arity > 2:
                 raise GraphError(_("node '{node}': ops of more than two operands are not compiled").format(node=v))
             lv[i] = 1 + max(lv[r] for r in rows)

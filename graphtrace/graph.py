@@ -113,9 +113,10 @@ class ComputationGraph:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def records(self) -> list[NodeRecord] | None:
-        """The parser's node records, one per node in node order, while the graph is exactly as
-        parsed (None after any change, or for a graph not built from a script): the engine
-        compiles from them directly."""
+        """The parser's node records, one per node in node order, while the graph's structure is
+        as parsed (None after a node or edge was added or removed, or for a graph not built from
+        a script): the engine takes operands from them. Attributes (a node's ``op``, ``value``)
+        may have changed since: read those from the dicts once they exist."""
         if self._records is not None and self.version == self.graph.get("built_version"):
             return self._records
         return None
@@ -160,7 +161,7 @@ class ComputationGraph:
         """The registry names of the ops the graph uses (made once per structure version)."""
         cached = self.__dict__.get("_op_names")
         if cached is None or cached[0] != self.version or self.version is None:
-            records = self.records()
+            records = self.records() if "_node" not in self.__dict__ else None  # the dicts may say otherwise
             names = (frozenset(r.op for r in records if r.op is not None) if records is not None else
                      frozenset(d["op"] for d in self._node.values() if d.get("kind") == "op"))
             cached = self._op_names = (self.version, names)

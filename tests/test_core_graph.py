@@ -177,3 +177,24 @@ def test_graph_algorithms_agree_with_networkx(spec: list[tuple[int, int]], rnd) 
         assert descendants(core, v) == nx.descendants(G, v)
     assert core.number_of_edges() == G.number_of_edges()
     assert is_acyclic(core)
+
+
+def test_an_op_changed_in_place_is_what_a_fresh_compile_reads() -> None:
+    """The records give the structure; an op changed in the attribute dicts wins over the record."""
+    from helpers import mlp_script
+
+    g = graphtrace.parse(mlp_script([3, 8, 8, 1]))
+    before = float(g.forward().value)
+    dup = graphtrace.Graph(g.core.copy(), g.source, output=g.output)
+    target = next(v for v in dup.core if dup.core.nodes[v].get("op") == "sigmoid")
+    dup.core.nodes[target]["op"] = "tanh"
+    assert dup.core.records() is not None  # the structure is as parsed
+    engine = CompiledGraph(dup.core).forward_backward(output=dup.output)
+    from graphtrace.evaluate import evaluate
+
+    reference = evaluate(dup.core)
+    assert float(reference.value) != before
+    assert float(engine.value(dup.output)) == pytest.approx(float(reference.value), rel=1e-12)
+    from graphtrace import compute
+
+    assert "tanh" in dup.core.op_names() and compute.compilable(dup.core)
