@@ -262,11 +262,11 @@ class CompiledGraph:
             if records is None:
                 rows = _operand_rows(op, v, pred[v], index)
             else:
-                args = records[i].operands
-                if len(args) != op.arity:  # a variadic op: refused below, as the dicts' path does
-                    rows = _operand_rows(op, v, {u: {k: {}} for k, u in enumerate(args)}, index)
+                written = records[i].operands
+                if len(written) != op.arity:  # a variadic op: refused below, as the dicts' path does
+                    rows = _operand_rows(op, v, {u: {k: {}} for k, u in enumerate(written)}, index)
                 else:
-                    rows = [index[u] for u in args]
+                    rows = [index[u] for u in written]
             if op.arity > 2:
                 raise GraphError(_("node '{node}': ops of more than two operands are not compiled").format(node=v))
             lv[i] = 1 + max(lv[r] for r in rows)

@@ -713,7 +713,7 @@ class _Parser:
                     left = results.pop()
                     op_type = type(node.op)  # type: ignore[attr-defined]
                     if op_type is _MatMult:
-                        put(self.matmul(left, right, node, label))
+                        put(self.matmul(left, right, node, label))  # type: ignore[arg-type]
                     elif type(left) is str and type(right) is str:
                         put(self.op_node(_BINARY_TYPES[op_type], (left, right), node, label))  # type: ignore[arg-type]
                     else:
