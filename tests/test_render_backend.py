@@ -440,3 +440,31 @@ def test_system_backend_formats(fmt: str, magic: bytes) -> None:
 def test_system_backend_bad_dot() -> None:
     with pytest.raises(RenderError, match="system"):
         layout("digraph { a -> ", "svg", backend="system")
+
+
+def test_the_same_drawing_is_laid_out_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Graphviz is deterministic: a DOT text drawn again in the same format (the demo draws some
+    views twice) comes from the process's memo, not from a second Graphviz run; another format,
+    another text or another limit runs Graphviz again."""
+    runs: list[list[str]] = []
+    real = subprocess.Popen
+
+    def counting(cmd, *args, **kwargs):
+        if any(a.startswith("-T") and a != "-T?" for a in cmd[1:]):  # a layout, not a backend probe
+            runs.append(list(cmd))
+        return real(cmd, *args, **kwargs)
+
+    monkeypatch.setattr(render.subprocess, "Popen", counting)
+    monkeypatch.setattr(render, "_DRAWN", type(render._DRAWN)())
+    monkeypatch.setattr(render, "_DRAWN_BYTES", 0)
+    dot = 'digraph { memo_test_a -> memo_test_b [label="once"] }'
+    first = layout(dot, "svg")
+    assert layout(dot, "svg") == first and len(runs) == 1
+    layout(dot, "plain")
+    layout(dot.replace("once", "twice"), "svg")
+    layout(dot, "svg", timeout=30)
+    assert len(runs) == 4
+    monkeypatch.setattr(render, "_DRAWN_LIMIT", 10)  # a drawing bigger than the bound is not kept
+    layout(dot.replace("once", "thrice"), "svg")
+    layout(dot.replace("once", "thrice"), "svg")
+    assert len(runs) == 6 and render._DRAWN_BYTES <= 10
