@@ -6,7 +6,8 @@ case's medians and ratios and every target, met or not). micrograd (``pip instal
 and PyTorch (``pip install torch==2.13.0``, CPU) are optional: what is not installed is skipped and
 said so.
 Every framework runs the same network (ReLU hidden layers, a linear output, the loss
-0.5·(y − o)² summed over outputs and samples, float64) with the same weights, in this one process;
+0.5·(y − o)² summed over outputs and samples, float64; case k: softmax cross-entropy) with the same
+weights, in this one process;
 each timing is the median of the repeats. See bench/README.md for the cases and targets.
 """
 
@@ -268,6 +269,79 @@ def training_cases(args: argparse.Namespace, notes: list[str]) -> list[Row]:
             row["micrograd"] = median_time(paused_gc(net.micrograd_step()), max(1, min(rep, 3)))
         rows.append(row)
     return rows
+
+
+def multiclass_case(args: argparse.Namespace) -> Row:
+    """(k) the multiclass workload: 2-16-3, ReLU, softmax cross-entropy on a class index
+    (``graphtrace mlp 2-16-3 --loss ce``: array syntax, ``cross_entropy(z, y)``), batch 100, one
+    training step. graphtrace runs it as `train` does: the engine's step on the lowered copy
+    (softmax and cross_entropy written with ops of one or two operands)."""
+    text = mlp_script("2-16-3", activation="relu", loss="ce", init="xavier", seed=0)
+    graph = graphtrace.parse(text, name="mlp-2-16-3-ce.gt")
+    weights = layer_weights(graph)
+    batch = 100
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-1, 1, size=(batch, 2))
+    y = rng.integers(0, 3, size=batch)
+    step = compute.stepper(graph.core, ["x1", "x2", "y"], list(graph.params), output=graph.output)
+    data = np.ascontiguousarray(np.concatenate((X.T, y[None, :].astype(float))))
+    P = np.array([float(graph.core.nodes[p]["value"]) for p in step.params])
+
+    def numpy_step() -> list[np.ndarray]:
+        (W1, b1), (W2, b2) = weights
+        z1 = X @ W1 + b1
+        h = np.maximum(z1, 0.0)
+        z = h @ W2 + b2
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        d = e / e.sum(axis=1, keepdims=True)  # ∂(Σ −log softmax(z)[y])/∂z = softmax(z) − onehot(y)
+        d[np.arange(batch), y] -= 1.0
+        dh = (d @ W2.T) * (z1 > 0)
+        return [X.T @ dh, dh.sum(axis=0), h.T @ d, d.sum(axis=0)]
+
+    # Sanity: the engine's mean gradients equal the hand-written ones (summed over the batch).
+    _loss, mean = step.step(data, P)
+    got = {scalar_name(p): g * batch for p, g in zip(step.params, mean.tolist(), strict=True)}
+    want: dict[str, float] = {}
+    for layer, (gw, gb) in enumerate([numpy_step()[0:2], numpy_step()[2:4]], start=1):
+        for i in range(gw.shape[0]):
+            for j in range(gw.shape[1]):
+                want[f"w{layer}_{i + 1}_{j + 1}"] = float(gw[i, j])
+        for j in range(gb.shape[0]):
+            want[f"b{layer}_{j + 1}"] = float(gb[j])
+    assert got.keys() == want.keys(), "case k: the params differ"
+    err = max(abs(got[k] - want[k]) for k in want)
+    if err > 1e-9 * max(1.0, max(abs(v) for v in want.values())):
+        raise SystemExit(f"case k: graphtrace and numpy gradients differ by {err:g}")
+    fns: dict[str, Callable[[], Any]] = {"graphtrace": lambda: step.step(data, P), "numpy": numpy_step}
+    if have("torch"):
+        import torch
+
+        torch.set_num_threads(1)
+        params = [torch.tensor(a, dtype=torch.float64, requires_grad=True) for w, b in weights for a in (w, b)]
+        tX, ty = torch.tensor(X, dtype=torch.float64), torch.tensor(y)
+
+        def torch_step() -> Any:
+            for p_ in params:
+                p_.grad = None
+            z = torch.relu(tX @ params[0] + params[1]) @ params[2] + params[3]
+            torch.nn.functional.cross_entropy(z, ty, reduction="sum").backward()
+            return params[0].grad
+
+        fns["torch"] = torch_step
+    row: Row = {"case": "k", "what": "multiclass 2-16-3, softmax cross-entropy, batch 100, one step",
+                "edges": graph.core.number_of_edges() * batch,
+                "extra": "the array script of `mlp 2-16-3 --loss ce`; micrograd has no exp or log"}
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(3):
+        for name, f in fns.items():
+            f()
+            for _ in range(max(args.repeat, 5) * (4 if name == "numpy" else 1)):
+                t = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - t)
+    for name, ts in times.items():
+        row[name] = statistics.median(ts)
+    return row
 
 
 def train_cases(args: argparse.Namespace) -> list[Row]:
@@ -579,6 +653,7 @@ def main(argv: list[str] | None = None) -> int:
         args.repeat = 3 if args.quick else 10
     notes: list[str] = []
     rows = training_cases(args, notes)
+    rows.append(multiclass_case(args))
     rows.extend(parse_case(args))
     rows.append(paths_case(args))
     rows += cli_cases(args)
