@@ -295,3 +295,18 @@ def test_symbolic_partials_mention_an_operand_or_are_constants(name):
         value = float(text.replace("−", "-"))
         for args in op.samples:
             assert float(partial(float(op.forward(*args)), *args)) == value, (name, text, args)
+
+
+@pytest.mark.parametrize("b", [2.0, 3.0, 0.5, -1.0, 1.0, -2.5, 0.0])
+def test_the_pow_partial_shortcut_for_a_constant_exponent_is_bit_for_bit(b: float) -> None:
+    """A training step passes the constant exponent as a float and the base as a batch: the
+    shortcut must give the general formula's numbers exactly (zeros' signs, inf, NaN included)."""
+    from graphtrace.ops import _pow_base_partial
+
+    rng = np.random.default_rng(1)
+    a = np.concatenate([rng.normal(size=200) * 10, [0.0, -0.0, np.inf, -np.inf, np.nan, 1e308, -1e-308]])[None, :]
+    with np.errstate(all="ignore"):
+        general = np.where(np.equal(b, 0), 0.0, b * np.power(a, b - 1.0))
+        fast = _pow_base_partial(None, a, b)
+    assert fast.shape == general.shape and fast.dtype == general.dtype
+    assert np.array_equal(fast, general, equal_nan=True) and np.array_equal(np.signbit(fast), np.signbit(general))
