@@ -570,3 +570,24 @@ def test_live_training_speed(browser, tmp_path: Path) -> None:
     assert raw > 0 and live > 0
     assert "steps/s" in p.page.text_content("#gt-train-stats")
     p.finish()
+
+
+def test_a_packed_page_opens_as_the_plain_one(browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A big network's page carries its model gzip-compressed: the browser unpacks it and the
+    page is the same page (its steps, its results table)."""
+    g = graphtrace.load(SAMPLES / "triangle.gt")
+    plain_path, packed_path = tmp_path / "plain.html", tmp_path / "packed.html"
+    explorer.write_html(g, plain_path)
+    monkeypatch.setattr(explorer, "PACK_OVER", 1_000)
+    explorer.write_html(g, packed_path)
+    assert 'id="gt-model-gz"' in packed_path.read_text(encoding="utf-8")
+    plain, packed = Page(browser, plain_path), Page(browser, packed_path)
+    try:
+        count = "window.graphtraceExplorer.steps.length"
+        assert packed.js(count) == plain.js(count) > 10
+        assert packed.results() == plain.results()
+        packed.js("window.graphtraceExplorer.go(window.graphtraceExplorer.steps.length - 1)")
+        assert not packed.errors and not packed.requests
+    finally:
+        plain.page.close()
+        packed.page.close()

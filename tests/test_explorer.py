@@ -561,3 +561,31 @@ def test_a_russian_page_reads_a_csv_in_russian() -> None:
                 explorer.build_model(g, data=read_csv(text=case["text"], name="mine.csv"))
             assert result.get("error") == str(exc.value), (case["text"][:40], result, str(exc.value))
     assert "mine.csv:2: столбец x2: 'abc' не является числом" in got[0]["error"]
+
+
+def test_a_big_page_packs_its_model_and_reads_back_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past PACK_OVER characters the model travels gzip-compressed in base64: the same JSON back,
+    the same bytes on every build (no time in the gzip header), and much smaller."""
+    import graphtrace
+    from graphtrace import explorer
+
+    g = graphtrace.parse(explorer_mlp_text())
+    plain = explorer.build_html(g)
+    model = explorer.read_model(plain)
+    assert 'id="gt-model">' in plain
+    monkeypatch.setattr(explorer, "PACK_OVER", 10_000)
+    packed = explorer.build_html(g)
+    assert 'id="gt-model-gz"' in packed and 'id="gt-model">' not in packed
+    assert explorer.read_model(packed) == model
+    assert explorer.build_html(g) == packed  # deterministic
+    assert len(explorer.model_element(model, pack_over=0)) < len(explorer.embed_json(model)) / 3
+    assert 'data-old-browser="' in packed and "DecompressionStream" in packed
+    with graphtrace.i18n.use_language("ru"):
+        russian = explorer.build_html(g)
+    assert "браузер" in html.unescape(re.search(r'data-old-browser="([^"]*)"', russian).group(1))
+
+
+def explorer_mlp_text() -> str:
+    from graphtrace.network import mlp_script
+
+    return mlp_script("3-8-8-2", activation="relu", loss="mse", seed=0)

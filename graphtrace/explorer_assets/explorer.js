@@ -587,15 +587,13 @@
 });
 
 /* ---- the page ------------------------------------------------------------------------------ */
-(function () {
+function graphtracePage(model) {  // called by the loader below, once the model is read
   "use strict";
-  if (typeof document === "undefined") { return; }
   var C = window.GraphtraceCore;
   var SVGNS = "http://www.w3.org/2000/svg";
   var PATH_CAP = 200;
   var MAX_ROWS = 120;  // rows of the values and results tables for big networks
 
-  var model = JSON.parse(document.getElementById("gt-model").textContent);
   var m = C.compile(model);
   var steps = C.buildSteps(m);
   var S = { over: {}, fw: null, grads: null, step: 0, timer: null, selected: null, trainTimer: null,
@@ -1794,4 +1792,31 @@
       zoom: function () { return Z.vb ? scaleNow() / PT : 1; }, loadCsv: loadCsv };
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
+}
+
+/* ---- the model: inline JSON, or (a big network's page) gzip in base64 ------------------------ */
+(function () {
+  "use strict";
+  if (typeof document === "undefined") { return; }
+  function fail(text) {
+    var box = document.createElement("p");
+    box.className = "gt-data-error";
+    box.setAttribute("role", "alert");
+    box.textContent = text;
+    document.body.insertBefore(box, document.body.firstChild);
+  }
+  var plain = document.getElementById("gt-model");
+  if (plain) { graphtracePage(JSON.parse(plain.textContent)); return; }
+  var packed = document.getElementById("gt-model-gz");
+  if (!packed) { fail("graphtrace explorer: this page holds no model"); return; }
+  if (typeof DecompressionStream === "undefined") {  // the words come with the page, in its language
+    fail(packed.getAttribute("data-old-browser") || "DecompressionStream");
+    return;
+  }
+  var raw = atob(packed.textContent.trim());
+  var bytes = new Uint8Array(raw.length);
+  for (var i = 0; i < raw.length; i++) { bytes[i] = raw.charCodeAt(i); }
+  var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+  new Response(stream).text().then(function (text) { graphtracePage(JSON.parse(text)); },
+    function (err) { fail((packed.getAttribute("data-damaged") || "") + " (" + err + ")"); });
 })();
