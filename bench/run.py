@@ -132,17 +132,9 @@ class Net:
         return step
 
     def numpy_grads(self) -> dict[str, float]:
-        grads = self.numpy_step()()
-        out: dict[str, float] = {}
+        grads = self.numpy_step()()  # last layer first: (gW, gb) pairs
         n = len(self.weights)
-        for layer in range(1, n + 1):
-            gw, gb = grads[2 * (n - layer)], grads[2 * (n - layer) + 1]
-            for i in range(gw.shape[0]):
-                for j in range(gw.shape[1]):
-                    out[f"w{layer}_{i + 1}_{j + 1}"] = float(gw[i, j])
-            for j in range(gb.shape[0]):
-                out[f"b{layer}_{j + 1}"] = float(gb[j])
-        return out
+        return named_grads([(grads[2 * (n - layer)], grads[2 * (n - layer) + 1]) for layer in range(1, n + 1)])
 
     # torch -------------------------------------------------------------------------------------
     def torch_step(self) -> Callable[[], Any]:
@@ -200,6 +192,34 @@ class Net:
         return step
 
 
+def named_grads(layers: list[tuple[np.ndarray, np.ndarray]]) -> dict[str, float]:
+    """Hand-written gradients by the scalar form's names: layer l's (gW, gb), gW of shape
+    (inputs, outputs), give ``w{l}_{i}_{j}`` and ``b{l}_{j}`` (1-based)."""
+    out: dict[str, float] = {}
+    for layer, (gw, gb) in enumerate(layers, start=1):
+        for i in range(gw.shape[0]):
+            for j in range(gw.shape[1]):
+                out[f"w{layer}_{i + 1}_{j + 1}"] = float(gw[i, j])
+        for j in range(gb.shape[0]):
+            out[f"b{layer}_{j + 1}"] = float(gb[j])
+    return out
+
+
+def interleaved_medians(fns: dict[str, Callable[[], Any]], repeat: int) -> dict[str, float]:
+    """Each framework's median step: its repeats back to back (warm, as in a training loop: a step
+    of another framework in between evicts caches and doubles a small step's time), in three
+    rounds that take turns, so a burst of load from other jobs hits them alike."""
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(3):
+        for name, f in fns.items():
+            f()  # warm-up
+            for _ in range(max(repeat, 5) * (4 if name == "numpy" else 1)):
+                t = time.perf_counter()
+                f()
+                times[name].append(time.perf_counter() - t)
+    return {name: statistics.median(ts) for name, ts in times.items()}
+
+
 def scalar_name(param: str) -> str:
     """The scalar form's name of a param of either form: ``W2[3,0]`` is ``w2_1_4``, ``b1[2]`` is
     ``b1_3``, a one-neuron layer's ``W3[4]`` is ``w3_5_1`` and its ``b3`` is ``b3_1``."""
@@ -249,22 +269,10 @@ def training_cases(args: argparse.Namespace, notes: list[str]) -> list[Row]:
         if err > 1e-9 * max(1.0, max(abs(v) for v in want.values())):
             raise SystemExit(f"case {key}: graphtrace and numpy gradients differ by {err:g}")
         row: Row = {"case": key, "what": label, "edges": net.n_edges * batch}
-        # Each framework runs its repeats back to back (warm, as in a training loop; a step of
-        # another framework in between evicts caches and doubles a small step's time), in three
-        # rounds that take turns, so a burst of load from other jobs hits them alike.
         fns = {"graphtrace": net.graphtrace_step(), "numpy": net.numpy_step()}
         if th and form == "scalar":
             fns["torch"] = net.torch_step()
-        times: dict[str, list[float]] = {k: [] for k in fns}
-        for _ in range(3):
-            for name, f in fns.items():
-                f()  # warm-up
-                for _ in range(max(rep, 5) * (4 if name == "numpy" else 1)):
-                    t = time.perf_counter()
-                    f()
-                    times[name].append(time.perf_counter() - t)
-        for name, ts in times.items():
-            row[name] = statistics.median(ts)
+        row.update(interleaved_medians(fns, rep))
         if mg and form == "scalar" and not (args.quick and batch * net.n_edges > 200_000):
             row["micrograd"] = median_time(paused_gc(net.micrograd_step()), max(1, min(rep, 3)))
         rows.append(row)
@@ -301,13 +309,8 @@ def multiclass_case(args: argparse.Namespace) -> Row:
     # Sanity: the engine's mean gradients equal the hand-written ones (summed over the batch).
     _loss, mean = step.step(data, P)
     got = {scalar_name(p): g * batch for p, g in zip(step.params, mean.tolist(), strict=True)}
-    want: dict[str, float] = {}
-    for layer, (gw, gb) in enumerate([numpy_step()[0:2], numpy_step()[2:4]], start=1):
-        for i in range(gw.shape[0]):
-            for j in range(gw.shape[1]):
-                want[f"w{layer}_{i + 1}_{j + 1}"] = float(gw[i, j])
-        for j in range(gb.shape[0]):
-            want[f"b{layer}_{j + 1}"] = float(gb[j])
+    gw1, gb1, gw2, gb2 = numpy_step()
+    want = named_grads([(gw1, gb1), (gw2, gb2)])
     assert got.keys() == want.keys(), "case k: the params differ"
     err = max(abs(got[k] - want[k]) for k in want)
     if err > 1e-9 * max(1.0, max(abs(v) for v in want.values())):
@@ -331,16 +334,7 @@ def multiclass_case(args: argparse.Namespace) -> Row:
     row: Row = {"case": "k", "what": "multiclass 2-16-3, softmax cross-entropy, batch 100, one step",
                 "edges": graph.core.number_of_edges() * batch,
                 "extra": "the array script of `mlp 2-16-3 --loss ce`; micrograd has no exp or log"}
-    times: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(3):
-        for name, f in fns.items():
-            f()
-            for _ in range(max(args.repeat, 5) * (4 if name == "numpy" else 1)):
-                t = time.perf_counter()
-                f()
-                times[name].append(time.perf_counter() - t)
-    for name, ts in times.items():
-        row[name] = statistics.median(ts)
+    row.update(interleaved_medians(fns, args.repeat))
     return row
 
 
